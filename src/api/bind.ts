@@ -1,0 +1,166 @@
+/**
+ * Binds handler functions to a grpc-js server under both service names (Armada's and Regatta's), with
+ * one implementation behind both. Handlers are plain async functions; this module turns their results
+ * and thrown errors into gRPC answers, decodes requests leniently (a request that is not valid protobuf
+ * becomes INVALID_ARGUMENT instead of grpc-js's INTERNAL), and gives each call an AbortSignal.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { EventEmitter } from "node:events";
+import type { MethodSpec, ServiceSpec } from "../proto/services.js";
+import { AbortedError } from "../engine/errors.js";
+import { Code, invalidArgument, isUnexpected, StatusError, toStatusError } from "./status.js";
+
+/** What a handler knows about its call. */
+export interface CallContext {
+  readonly method: string;
+  readonly metadata: grpc.Metadata;
+  /** Fires when the client cancels, the client's deadline passes, or the server's default deadline passes. */
+  readonly signal: AbortSignal;
+  readonly peer: string;
+}
+
+export type UnaryHandler = (request: never, context: CallContext) => Promise<object>;
+export type ServerStreamHandler = (request: never, context: CallContext, send: (message: object) => Promise<void>) => Promise<void>;
+export type ClientStreamHandler = (requests: AsyncIterable<object>, context: CallContext) => Promise<object>;
+export type Handler = UnaryHandler | ServerStreamHandler | ClientStreamHandler;
+
+export interface BindOptions {
+  /** Deadline applied when the client set none (ms); undefined = none. Per method name. */
+  readonly defaultDeadlineMs?: (method: string) => number | undefined;
+  /** Runs before every handler (authentication); throws a StatusError to refuse the call. */
+  readonly intercept?: (context: CallContext) => void;
+  /** Receives unexpected handler failures for logging. */
+  readonly onUnexpectedError?: (method: string, error: unknown) => void;
+}
+
+/** Marker for a request that failed to decode; handlers never see it. */
+class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** Registers `handlers` for `spec` on `server` under the Armada and the Regatta service names. */
+export function bindService(
+  server: grpc.Server,
+  spec: ServiceSpec,
+  handlers: Readonly<Record<string, Handler>>,
+  options: BindOptions = {},
+): void {
+  for (const serviceName of [spec.armadaName, spec.referenceName]) {
+    const definition: Record<string, grpc.MethodDefinition<object, object>> = {};
+    const implementation: grpc.UntypedServiceImplementation = {};
+    for (const [name, method] of Object.entries(spec.methods)) {
+      const handler = handlers[name];
+      if (!handler) continue;
+      const path = `/${serviceName}/${name}`;
+      definition[name] = methodDefinition(path, method);
+      implementation[name] = adapt(path, method, handler, options);
+    }
+    server.addService(definition as grpc.ServiceDefinition, implementation);
+  }
+}
+
+function methodDefinition(path: string, method: MethodSpec): grpc.MethodDefinition<object, object> {
+  return {
+    path,
+    requestStream: method.kind === "clientStream",
+    responseStream: method.kind === "serverStream",
+    requestSerialize: (value: object) => Buffer.from(method.request.encode(value).finish()),
+    requestDeserialize: (bytes: Buffer) => {
+      try {
+        return method.request.decode(bytes);
+      } catch (error) {
+        return new UndecodableRequest(error instanceof Error ? error.message : String(error));
+      }
+    },
+    responseSerialize: (value: object) => Buffer.from(method.response.encode(value).finish()),
+    responseDeserialize: (bytes: Buffer) => method.response.decode(bytes),
+  };
+}
+
+type AnyCall = grpc.ServerUnaryCall<object, object> | grpc.ServerWritableStream<object, object> | grpc.ServerReadableStream<object, object>;
+
+function callContext(path: string, call: AnyCall, defaultDeadlineMs: number | undefined): { context: CallContext; dispose: () => void } {
+  const controller = new AbortController();
+  const onCancel = () => controller.abort(new AbortedError("cancelled"));
+  const events = call as unknown as EventEmitter;
+  events.on("cancelled", onCancel);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = call.getDeadline();
+  const clientDeadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  const delay = Number.isFinite(clientDeadlineMs) ? clientDeadlineMs - Date.now() : defaultDeadlineMs;
+  if (delay !== undefined) {
+    timer = setTimeout(() => controller.abort(new AbortedError("deadline")), Math.max(0, delay));
+  }
+  const context: CallContext = { method: path, metadata: call.metadata, signal: controller.signal, peer: call.getPeer() };
+  return { context, dispose: () => { if (timer) clearTimeout(timer); events.removeListener("cancelled", onCancel); } };
+}
+
+function statusObject(error: unknown, path: string, options: BindOptions): Partial<grpc.StatusObject> {
+  if (isUnexpected(error)) options.onUnexpectedError?.(path, error);
+  const status = toStatusError(error);
+  return { code: status.code, details: status.details, metadata: new grpc.Metadata() };
+}
+
+function adapt(path: string, method: MethodSpec, handler: Handler, options: BindOptions): grpc.UntypedHandleCall {
+  const deadlineMs = options.defaultDeadlineMs?.(path.slice(path.lastIndexOf("/") + 1));
+  switch (method.kind) {
+    case "unary":
+      return (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
+        const { context, dispose } = callContext(path, call, deadlineMs);
+        run(() => {
+          options.intercept?.(context);
+          return (handler as UnaryHandler)(checkedRequest(call.request) as never, context);
+        })
+          .then((response) => callback(null, response), (error: unknown) => callback(statusObject(error, path, options)))
+          .finally(dispose);
+      };
+    case "serverStream":
+      return (call: grpc.ServerWritableStream<object, object>) => {
+        const { context, dispose } = callContext(path, call, deadlineMs);
+        const send = (message: object) => writeWithBackpressure(call, message, context.signal);
+        run(async () => {
+          options.intercept?.(context);
+          await (handler as ServerStreamHandler)(checkedRequest(call.request) as never, context, send);
+        })
+          .then(() => call.end(), (error: unknown) => { if (!call.cancelled) call.emit("error", statusObject(error, path, options)); })
+          .finally(dispose);
+      };
+    case "clientStream":
+      return (call: grpc.ServerReadableStream<object, object>, callback: grpc.sendUnaryData<object>) => {
+        const { context, dispose } = callContext(path, call, deadlineMs);
+        run(() => {
+          options.intercept?.(context);
+          return (handler as ClientStreamHandler)(checkedStream(call), context);
+        })
+          .then((response) => callback(null, response), (error: unknown) => callback(statusObject(error, path, options)))
+          .finally(dispose);
+      };
+  }
+}
+
+async function run<T>(work: () => Promise<T>): Promise<T> {
+  return work();
+}
+
+function checkedRequest(request: object): object {
+  if (request instanceof UndecodableRequest) throw invalidArgument(`request is not a valid protobuf message: ${request.reason}`);
+  return request;
+}
+
+async function* checkedStream(call: grpc.ServerReadableStream<object, object>): AsyncIterable<object> {
+  for await (const message of call as AsyncIterable<object>) yield checkedRequest(message);
+}
+
+/** Writes one message, waiting for the transport to drain so a slow client never makes us buffer a range. */
+function writeWithBackpressure(call: grpc.ServerWritableStream<object, object>, message: object, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  if (call.write(message)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = () => { signal.removeEventListener("abort", onAbort); resolve(); };
+    const onAbort = () => { call.removeListener("drain", onDrain); reject(signal.reason); };
+    call.once("drain", onDrain);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+export { Code, StatusError };

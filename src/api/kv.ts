@@ -1,0 +1,136 @@
+/**
+ * The KV service (spec §4): Range, IterateRange, Put, DeleteRange, Txn over the engine.
+ * Writes become Commands proposed to the table's group; serializable reads go straight to the local
+ * replica; linearizable reads and read-only transactions wait on the group's read index first.
+ */
+import type { armada } from "../proto/index.js";
+import { pb, toNumber } from "../proto/index.js";
+import type { Engine, TableHandle } from "../engine/engine.js";
+import { AbortedError, TableNotFoundError } from "../engine/errors.js";
+import type { RangeQuery } from "../fsm/index.js";
+import type { CallContext, Handler } from "./bind.js";
+import { checkKeySize, checkValueSize, isReadOnlyTxn, requireTableAndKey, validateRangeRequest, validateTxn } from "./validate.js";
+import { invalidArgument } from "./status.js";
+
+/** Bound on how long IterateRange may take to open its view when the client set no deadline. */
+export const ITERATE_OPEN_TIMEOUT_MS = 5000;
+
+const CommandType = pb.Command.CommandType;
+
+/** Finds the table named by the request's exact bytes. */
+export function lookupTable(engine: Engine, tableBytes: Uint8Array): TableHandle {
+  const name = Buffer.from(tableBytes).toString("utf8");
+  // Bytes that are not valid UTF-8 cannot name a table; without this check they could alias one.
+  if (!Buffer.from(name, "utf8").equals(tableBytes)) throw new TableNotFoundError(name);
+  return engine.table(name);
+}
+
+/** The response header for `table` on this node; `revision` for writes. */
+export function header(table: TableHandle, revision = 0): armada.v1.IResponseHeader {
+  const status = table.status();
+  return {
+    shardId: status.shardId,
+    replicaId: status.replicaId,
+    revision,
+    raftTerm: status.term,
+    raftLeaderId: status.leaderId,
+  };
+}
+
+function rangeQuery(request: armada.v1.IRangeRequest): RangeQuery {
+  return {
+    key: request.key!,
+    rangeEnd: request.rangeEnd && request.rangeEnd.length > 0 ? request.rangeEnd : null,
+    limit: toNumber(request.limit),
+    keysOnly: !!request.keysOnly,
+    countOnly: !!request.countOnly,
+  };
+}
+
+function rangeResponse(table: TableHandle, result: { kvs: armada.v1.IKeyValue[]; count: number; more: boolean }): armada.v1.IRangeResponse {
+  return { header: header(table), kvs: result.kvs, count: result.count, more: result.more };
+}
+
+/** Creates the KV handlers over `engine`. */
+export function kvHandlers(engine: Engine): Record<string, Handler> {
+  return {
+    Range: async (request: armada.v1.RangeRequest, context: CallContext) => {
+      validateRangeRequest(request);
+      const table = lookupTable(engine, request.table);
+      checkKeySize(request.key, request.rangeEnd);
+      if (request.linearizable) await table.readIndex({ signal: context.signal });
+      return rangeResponse(table, table.stateMachine.range(rangeQuery(request)));
+    },
+
+    IterateRange: async (request: armada.v1.RangeRequest, context: CallContext, send: (message: object) => Promise<void>) => {
+      validateRangeRequest(request);
+      const table = lookupTable(engine, request.table);
+      if (request.linearizable) await table.readIndex({ signal: openSignal(context.signal) });
+      const iterator = table.stateMachine.iterateRange(rangeQuery(request));
+      try {
+        for (const chunk of iterator) {
+          if (context.signal.aborted) throw context.signal.reason;
+          await send(rangeResponse(table, chunk));
+        }
+      } finally {
+        iterator.close();
+      }
+    },
+
+    Put: async (request: armada.v1.PutRequest, context: CallContext) => {
+      requireTableAndKey(request);
+      const table = lookupTable(engine, request.table);
+      checkKeySize(request.key);
+      checkValueSize(request.value);
+      const result = await table.propose(
+        { table: request.table, type: CommandType.PUT, kv: { key: request.key, value: request.value }, prevKvs: request.prevKv },
+        { signal: context.signal },
+      );
+      const prevKv = result.responses[0]?.responsePut?.prevKv;
+      return { header: header(table, result.revision), ...(prevKv ? { prevKv } : {}) };
+    },
+
+    DeleteRange: async (request: armada.v1.DeleteRangeRequest, context: CallContext) => {
+      requireTableAndKey(request);
+      const table = lookupTable(engine, request.table);
+      checkKeySize(request.key);
+      const command: armada.v1.ICommand = {
+        table: request.table,
+        type: CommandType.DELETE,
+        kv: { key: request.key },
+        prevKvs: request.prevKv,
+        count: request.count,
+      };
+      // Presence of range_end is what makes a range delete on every replica: never send an empty one.
+      if (request.rangeEnd.length > 0) command.rangeEnd = request.rangeEnd;
+      const result = await table.propose(command, { signal: context.signal });
+      const deleted = result.responses[0]?.responseDeleteRange;
+      return { header: header(table, result.revision), deleted: deleted?.deleted ?? 0, prevKvs: deleted?.prevKvs ?? [] };
+    },
+
+    Txn: async (request: armada.v1.TxnRequest, context: CallContext) => {
+      if (request.table.length === 0) throw invalidArgument("table must be set");
+      const table = lookupTable(engine, request.table);
+      validateTxn(request);
+      const txn: armada.v1.ITxn = { compare: request.compare, success: request.success, failure: request.failure };
+      if (isReadOnlyTxn(request)) {
+        await table.readIndex({ signal: context.signal });
+        const result = table.stateMachine.txnReadOnly(txn);
+        return { header: header(table), succeeded: result.succeeded, responses: result.responses };
+      }
+      const result = await table.propose({ table: request.table, type: CommandType.TXN, txn }, { signal: context.signal });
+      return { header: header(table, result.revision), succeeded: result.succeeded, responses: result.responses };
+    },
+  };
+}
+
+/** The call's signal, additionally bounded by the default open timeout (IterateRange streams are unbounded). */
+function openSignal(callSignal: AbortSignal): AbortSignal {
+  return AbortSignal.any([callSignal, timeoutSignal(ITERATE_OPEN_TIMEOUT_MS)]);
+}
+
+function timeoutSignal(ms: number): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new AbortedError("deadline")), ms).unref();
+  return controller.signal;
+}

@@ -1,0 +1,61 @@
+/**
+ * The `armada` command: parses the sub-command, loads and validates configuration, and runs it.
+ * Startup failures print one line to stderr and exit 1 (spec §14.7).
+ */
+import { ConfigError, loadConfig, usageText, validateStartup, type LoadedConfig } from "../config/index.js";
+import { createLogger, parseLogLevel, type Logger } from "../log/index.js";
+import { VERSION } from "../server/version.js";
+import { runLeader } from "./leader.js";
+
+const COMMANDS_NOT_YET_AVAILABLE: Readonly<Record<string, string>> = {
+  follower: "follower clusters (cross-cluster replication)",
+  backup: "the Maintenance API (backup and restore)",
+  restore: "the Maintenance API (backup and restore)",
+};
+
+/** Runs `armada <argv>`; resolves with the exit code (a server resolves only once it has stopped). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+    process.stdout.write(usageText());
+    return command === undefined ? 1 : 0;
+  }
+  if (command === "version" || command === "--version") {
+    process.stdout.write(`Armada KV\nVersion: ${VERSION}\nNode: ${process.version} (${process.platform}/${process.arch})\n`);
+    return 0;
+  }
+  if (command !== "leader" && !(command in COMMANDS_NOT_YET_AVAILABLE)) {
+    process.stderr.write(`unknown command "${command}" for "armada"\nRun 'armada --help' for usage.\n`);
+    return 1;
+  }
+  let config: LoadedConfig;
+  try {
+    config = loadConfig(command as "leader", rest, process.env);
+    if (config.help) {
+      process.stdout.write(usageText(command as "leader"));
+      return 0;
+    }
+    if (command !== "leader") {
+      process.stderr.write(`armada ${command} is not available yet: it arrives with ${COMMANDS_NOT_YET_AVAILABLE[command]}\n`);
+      return 1;
+    }
+    validateStartup("leader", config);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const logger = processLogger(config);
+  for (const warning of config.warnings) logger.warn(warning);
+  return runLeader(config, logger);
+}
+
+function processLogger(config: LoadedConfig): Logger {
+  return createLogger({
+    level: parseLogLevel(String(config.values["log-level"])),
+    devMode: config.values["dev-mode"] === true,
+    component: "armada",
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * The engine interface the API layer talks to. A single-node engine (single-node.ts) implements it now;
+ * the multi-Raft engine replaces it behind the same interface, so every write is an asynchronous
+ * proposal answered after the entry is applied locally, and every linearizable read waits on a read index.
+ */
+import type { armada } from "../proto/index.js";
+import type { ApplyResult, TableStateMachine } from "../fsm/index.js";
+
+/** A table as registered in the cluster's metadata. */
+export interface TableInfo {
+  readonly name: string;
+  /** The table's Raft group id: 10001, 10002, ... allocated from the cluster-wide sequence. */
+  readonly shardId: number;
+}
+
+/** What this node knows about a table's group, for response headers and Cluster/Status. */
+export interface GroupStatus {
+  readonly shardId: number;
+  readonly replicaId: number;
+  readonly term: number;
+  readonly leaderId: number;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+}
+
+/** Options of a call that may wait: the signal fires on the caller's deadline or cancellation. */
+export interface WaitOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** One table on this node. */
+export interface TableHandle {
+  readonly info: TableInfo;
+  /** Current group status (cheap; called on every response). */
+  status(): GroupStatus;
+  /** Proposes one command; resolves with its result once the entry is applied on this node. */
+  propose(command: armada.v1.ICommand, options?: WaitOptions): Promise<ApplyResult>;
+  /** Linearizable barrier: resolves once this node has applied everything committed before the call. */
+  readIndex(options?: WaitOptions): Promise<void>;
+  /** The local replica, for serializable reads and snapshots. */
+  readonly stateMachine: TableStateMachine;
+}
+
+/** All tables of this node and their registry. */
+export interface Engine {
+  readonly nodeId: number;
+  /** Opens storage and starts every registered table before the node reports ready. */
+  start(): Promise<void>;
+  /** Stops accepting work, finishes in-flight applies and closes storage. */
+  close(): Promise<void>;
+  createTable(name: string, options?: WaitOptions): Promise<TableInfo>;
+  deleteTable(name: string, options?: WaitOptions): Promise<void>;
+  /** Registered tables sorted by name. */
+  listTables(): TableInfo[];
+  /** The running table of that name; throws TableNotFoundError. */
+  table(name: string): TableHandle;
+}

@@ -1,0 +1,28 @@
+/**
+ * The table state machine (spec §8.4): one table replica on LMDB.
+ */
+export { KEY_SIZE_MAX, RESPONSE_SIZE_BUDGET, VALUE_SIZE_MAX } from "./constants.js";
+export {
+  TableStateMachine,
+  type ApplyResult,
+  type LogEntryToApply,
+  type RecoverOptions,
+  type RecoveredSnapshot,
+  type TableStateMachineOptions,
+} from "./table-state-machine.js";
+export type { RangeQuery, RangeResult } from "./range.js";
+export type { RangeIterator } from "./range-iterator.js";
+export type { SnapshotStream } from "./table-snapshot.js";
+export type { TxnOutcome } from "./txn.js";
+export { isReadOnlyTxn } from "./txn.js";
+export { selectKeys, type KeySelection } from "./keys.js";
+export {
+  FatalApplyError,
+  InvalidSnapshotStreamError,
+  InvariantError,
+  NotReadOnlyTxnError,
+  StateMachineClosedError,
+  StateMachineError,
+  StorageKeyTooLargeError,
+  UnknownCommandTypeError,
+} from "./errors.js";

@@ -1,0 +1,155 @@
+/**
+ * Range reads (spec §4.2.3, §4.2.4): single-key lookups and budgeted, limited scans that can be cut into
+ * several responses (IterateRange, §4.3).
+ */
+import type { armada } from "../proto/index.js";
+import { RESPONSE_SIZE_BUDGET } from "./constants.js";
+import { selectKeys } from "./keys.js";
+import { keyValueFieldSize, toKeyValue } from "./response-size.js";
+import type { Entry, TableReader } from "./view.js";
+
+/** A range request as the state machine sees it (validation belongs to the API layer). */
+export interface RangeQuery {
+  key: Uint8Array;
+  /** Absent or empty: single-key lookup; `[0x00]`: no upper bound. */
+  rangeEnd?: Uint8Array | null;
+  /** Maximum number of entries (0 or absent = no limit; negative is treated as no limit, like the reference). */
+  limit?: number;
+  keysOnly?: boolean;
+  countOnly?: boolean;
+}
+
+/** One response's worth of results. `count` is the number of entries in `kvs`, or the match count for count_only. */
+export interface RangeResult {
+  kvs: armada.v1.IKeyValue[];
+  count: number;
+  more: boolean;
+}
+
+/** How entries are reported. The reference gives keys_only precedence when both flags are set on a scan. */
+type ScanMode = "full" | "keys" | "count";
+
+const EMPTY_VALUE = new Uint8Array(0);
+
+/** The result of a selection that matches nothing. */
+export function emptyResult(): RangeResult {
+  return { kvs: [], count: 0, more: false };
+}
+
+/** Evaluates `query` against `reader` and returns the first (or only) response. */
+export function readRange(reader: TableReader, query: RangeQuery): RangeResult {
+  const selection = selectKeys(query.key, query.rangeEnd);
+  if (selection.kind === "single") return lookupSingle(reader, query);
+  if (selection.kind === "empty") return emptyResult();
+  const cursor = new RangeCursor(reader, selection.start, selection.end, query);
+  try {
+    return cursor.nextChunk();
+  } finally {
+    cursor.close();
+  }
+}
+
+/** Single-key lookup with a point get: `count` 1 or 0, never `more`; `limit` is irrelevant. */
+export function lookupSingle(reader: TableReader, query: RangeQuery): RangeResult {
+  const value = reader.get(query.key);
+  if (value === undefined) return emptyResult();
+  // As in the reference: count_only wins over keys_only for single keys (no kvs at all).
+  if (query.countOnly) return { kvs: [], count: 1, more: false };
+  return { kvs: [toKeyValue(query.key, query.keysOnly ? undefined : value)], count: 1, more: false };
+}
+
+/**
+ * A lazy scan of `[start, end)` cut into responses by the size budget; the limit spans all responses.
+ * Holds one look-ahead entry, so `more` is exact ([FIX]: true iff a further matching key exists).
+ */
+export class RangeCursor {
+  readonly #entries: Iterator<Entry, void, undefined>;
+  readonly #mode: ScanMode;
+  readonly #limit: number;
+  #lookahead: Entry | undefined;
+  #returned = 0;
+  #finished = false;
+
+  constructor(reader: TableReader, start: Uint8Array, end: Uint8Array | null, query: RangeQuery) {
+    this.#mode = query.keysOnly ? "keys" : query.countOnly ? "count" : "full";
+    this.#limit = Math.max(0, query.limit ?? 0);
+    this.#entries =
+      this.#mode === "full" ? reader.scan(start, end) : mapKeys(reader.scanKeys(start, end));
+  }
+
+  /** Whether every response has been produced. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** Produces the next response; a finished cursor yields empty ones. */
+  nextChunk(): RangeResult {
+    return this.#mode === "count" ? this.#countChunk() : this.#listChunk();
+  }
+
+  /** Releases the underlying LMDB cursor. */
+  close(): void {
+    this.#finished = true;
+    this.#entries.return?.();
+  }
+
+  #listChunk(): RangeResult {
+    const kvs: armada.v1.IKeyValue[] = [];
+    let encodedSize = 0;
+    for (;;) {
+      if (this.#finished || this.#peek() === undefined) return this.#finish(kvs, false);
+      if (this.#limitReached()) return this.#finish(kvs, true);
+      const entry = this.#peek()!;
+      const value = this.#mode === "full" ? entry.value : EMPTY_VALUE;
+      // The first entry of a response is always taken so that a response can never be empty while
+      // entries remain (valid entries are far below the budget; this only guards progress).
+      if (kvs.length > 0 && encodedSize + entry.key.length + value.length >= RESPONSE_SIZE_BUDGET) {
+        return { kvs, count: kvs.length, more: true };
+      }
+      this.#take();
+      kvs.push(toKeyValue(entry.key, this.#mode === "full" ? value : undefined));
+      encodedSize += keyValueFieldSize(entry.key.length, value.length);
+    }
+  }
+
+  /** count_only: counts matches up to the limit; no size budget applies. */
+  #countChunk(): RangeResult {
+    let count = 0;
+    for (;;) {
+      if (this.#finished || this.#peek() === undefined) return this.#finish([], false, count);
+      if (this.#limitReached()) return this.#finish([], true, count);
+      this.#take();
+      count++;
+    }
+  }
+
+  #limitReached(): boolean {
+    return this.#limit > 0 && this.#returned === this.#limit;
+  }
+
+  #peek(): Entry | undefined {
+    if (this.#lookahead === undefined && !this.#finished) {
+      const next = this.#entries.next();
+      this.#lookahead = next.done ? undefined : next.value;
+    }
+    return this.#lookahead;
+  }
+
+  #take(): void {
+    this.#lookahead = undefined;
+    this.#returned++;
+  }
+
+  #finish(kvs: armada.v1.IKeyValue[], more: boolean, count = kvs.length): RangeResult {
+    this.close();
+    return { kvs, count, more };
+  }
+}
+
+function* mapKeys(keys: Iterator<Uint8Array, void, undefined>): Generator<Entry, void, undefined> {
+  try {
+    for (let next = keys.next(); !next.done; next = keys.next()) yield { key: next.value, value: EMPTY_VALUE };
+  } finally {
+    keys.return?.();
+  }
+}

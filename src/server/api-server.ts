@@ -1,0 +1,43 @@
+/**
+ * The API listener (default :8443): KV, Cluster and, when enabled, Tables, each under its Armada and
+ * its Regatta name.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { Engine } from "../engine/engine.js";
+import { bindService, type CallContext } from "../api/bind.js";
+import { checkBearerToken } from "../api/auth.js";
+import { kvHandlers } from "../api/kv.js";
+import { tablesHandlers } from "../api/tables.js";
+import { clusterHandlers, type NodeIdentity } from "../api/cluster.js";
+import { CLUSTER_SERVICE, KV_SERVICE, TABLES_SERVICE } from "../proto/services.js";
+import { API_CONNECTION_AGE_MAX_MS, serverOptions } from "./listen.js";
+
+/** Deadline applied to unary KV and Cluster calls when the client set none (spec §4.1). */
+export const DEFAULT_CALL_DEADLINE_MS = 5000;
+
+export interface ApiServerOptions {
+  readonly tablesEnabled: boolean;
+  readonly tablesToken: string;
+  readonly maxConcurrentStreams: number;
+  readonly onUnexpectedError: (method: string, error: unknown) => void;
+}
+
+/** Builds the API server; the caller binds it with listen(). */
+export function createApiServer(engine: Engine, identity: NodeIdentity, options: ApiServerOptions): grpc.Server {
+  const server = new grpc.Server(
+    serverOptions({
+      "grpc.max_connection_age_ms": API_CONNECTION_AGE_MAX_MS,
+      ...(options.maxConcurrentStreams > 0 ? { "grpc.max_concurrent_streams": options.maxConcurrentStreams } : {}),
+    }),
+  );
+  // IterateRange is bounded by the client only: its 5 s default applies to opening the view (kv.ts).
+  const defaultDeadlineMs = (method: string) => (method === "IterateRange" ? undefined : DEFAULT_CALL_DEADLINE_MS);
+  const onUnexpectedError = options.onUnexpectedError;
+  bindService(server, KV_SERVICE, kvHandlers(engine), { defaultDeadlineMs, onUnexpectedError });
+  bindService(server, CLUSTER_SERVICE, clusterHandlers(engine, identity), { defaultDeadlineMs, onUnexpectedError });
+  if (options.tablesEnabled) {
+    const intercept = (context: CallContext) => checkBearerToken(context.metadata, options.tablesToken);
+    bindService(server, TABLES_SERVICE, tablesHandlers(engine), { intercept, onUnexpectedError });
+  }
+  return server;
+}

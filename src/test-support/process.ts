@@ -1,0 +1,129 @@
+/**
+ * Test support: start real `armada` processes on loopback with temporary directories and free ports,
+ * and stop them by PID.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The `armada` command of this checkout. */
+export const ARMADA_BIN = fileURLToPath(new URL("../../bin/armada.js", import.meta.url));
+
+/** Asks the kernel for a free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A fresh temporary directory, removed by `removeDir`. */
+export function tempDir(prefix = "armada-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Runs `armada <args>` to completion and returns its exit code and output. */
+export function runArmada(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ARMADA_BIN, ...args], { env: options.env ?? isolatedEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`armada ${args.join(" ")} timed out\n${stderr}`)); }, options.timeoutMs ?? 30_000);
+    child.on("error", reject);
+    child.on("exit", (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+/** The environment without any ARMADA_ variables of the developer's shell. */
+export function isolatedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("ARMADA_") && !key.includes(".")) env[key] = value;
+  return { ...env, HOME: tempDir("armada-home-"), ...extra };
+}
+
+/** A running `armada leader` process. */
+export class LeaderProcess {
+  private output = "";
+
+  private constructor(readonly child: ChildProcess, readonly apiAddress: string, readonly dataDir: string) {
+    child.stderr?.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stdout?.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
+  }
+
+  /** Everything the process wrote so far. */
+  get logs(): string {
+    return this.output;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /**
+   * Starts a single-node leader on free loopback ports with its data under `dataDir`, and waits until
+   * its API answers connections.
+   */
+  static async start(dataDir: string, extraArgs: string[] = [], options: { apiPort?: number } = {}): Promise<LeaderProcess> {
+    const apiPort = options.apiPort ?? (await freePort());
+    const apiAddress = `http://127.0.0.1:${apiPort}`;
+    const args = [
+      ARMADA_BIN, "leader",
+      `--raft.address=127.0.0.1:${await freePort()}`,
+      `--raft.node-host-dir=${join(dataDir, "raft")}`,
+      `--raft.state-machine-dir=${join(dataDir, "state-machine")}`,
+      `--api.address=${apiAddress}`,
+      `--api.advertise-address=${apiAddress}`,
+      `--replication.address=http://127.0.0.1:${await freePort()}`,
+      `--maintenance.address=http://127.0.0.1:${await freePort()}`,
+      `--rest.address=http://127.0.0.1:${await freePort()}`,
+      ...extraArgs,
+    ];
+    const child = spawn(process.execPath, args, { env: isolatedEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const leader = new LeaderProcess(child, apiAddress, dataDir);
+    await leader.waitForLog(/API listening/, 20_000);
+    return leader;
+  }
+
+  /** Waits until the process logs a line matching `pattern`. */
+  waitForLog(pattern: RegExp, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (pattern.test(this.output)) { cleanup(); resolve(); }
+      };
+      const onExit = (code: number | null) => { cleanup(); reject(new Error(`armada exited with ${code} before ${pattern}:\n${this.output}`)); };
+      const timer = setTimeout(() => { cleanup(); reject(new Error(`timed out waiting for ${pattern}:\n${this.output}`)); }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.child.stderr?.off("data", check);
+        this.child.stdout?.off("data", check);
+        this.child.off("exit", onExit);
+      };
+      this.child.stderr?.on("data", check);
+      this.child.stdout?.on("data", check);
+      this.child.once("exit", onExit);
+      check();
+    });
+  }
+
+  /** Sends `signal` to the process (by PID) and waits for it to exit; returns the exit code. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    const exited = new Promise<number | null>((resolve) => this.child.once("exit", (code) => resolve(code)));
+    process.kill(this.pid, signal);
+    return exited;
+  }
+}
