@@ -28,7 +28,7 @@ export const STORED_USER_KEY_BYTES_MAX = LMDB_KEY_BYTES_MAX - 1;
 /** Keys removed per scan while deleting a range, bounding memory for huge ranges. */
 export const RANGE_DELETE_BATCH_KEYS = 1024;
 /** Record bytes written per LMDB transaction while recovering from a snapshot, bounding memory. */
-export const RECOVERY_TXN_BYTES_MAX = 8 * 1024 * 1024;
+export const RECOVERY_TXN_BYTES_MAX = 4 * 1024 * 1024;
 /** Snapshot chunks yielded by {@link TableStateMachine.snapshot} are at most this large (spec §9.4: ≤ 1 MiB). */
 export const SNAPSHOT_YIELD_BYTES_MAX = 1_048_576;
 /** Nesting depth of SEQUENCE commands accepted before the command is declared malformed. */

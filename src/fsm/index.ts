@@ -14,8 +14,6 @@ export type { RangeQuery, RangeResult } from "./range.js";
 export type { RangeIterator } from "./range-iterator.js";
 export type { SnapshotStream } from "./table-snapshot.js";
 export type { TxnOutcome } from "./txn.js";
-export { isReadOnlyTxn } from "./txn.js";
-export { selectKeys, type KeySelection } from "./keys.js";
 export {
   FatalApplyError,
   InvalidSnapshotStreamError,

@@ -12,7 +12,7 @@ import { decodeU64, encodeU64 } from "./bytes.js";
 import { LMDB_MAX_READERS } from "./constants.js";
 
 /** A binary-keyed, binary-valued LMDB database. */
-export type BinaryDb = Database<Buffer, Uint8Array>;
+export type BinaryDb = Database<Uint8Array, Uint8Array>;
 /** Index of a data slot. */
 export type SlotId = 0 | 1;
 
@@ -45,11 +45,11 @@ export interface ReadSnapshot {
 
 /** Owns the LMDB environment of a table. Not thread-safe for writers: callers serialise writes. */
 export class TableStore {
-  readonly #env: RootDatabase<Buffer, Uint8Array>;
+  readonly #env: RootDatabase<Uint8Array, Uint8Array>;
   readonly #system: BinaryDb;
   readonly #slots: readonly [BinaryDb, BinaryDb];
 
-  private constructor(env: RootDatabase<Buffer, Uint8Array>) {
+  private constructor(env: RootDatabase<Uint8Array, Uint8Array>) {
     this.#env = env;
     this.#system = env.openDB({ name: SYSTEM_DB_NAME, ...DB_OPTIONS });
     this.#slots = [env.openDB({ name: SLOT_NAMES[0], ...DB_OPTIONS }), env.openDB({ name: SLOT_NAMES[1], ...DB_OPTIONS })];
@@ -62,7 +62,7 @@ export class TableStore {
    */
   static open(dir: string): TableStore {
     mkdirSync(dir, { recursive: true });
-    const env = open<Buffer, Uint8Array>({
+    const env = open<Uint8Array, Uint8Array>({
       path: dir,
       maxDbs: DATABASE_COUNT,
       maxReaders: LMDB_MAX_READERS,

@@ -69,6 +69,7 @@ export class TableSnapshotStream implements SnapshotStream {
   /** The framed stream, produced one record at a time so memory stays bounded by one value plus a frame. */
   *#frames(): Generator<Uint8Array, void, undefined> {
     try {
+      this.#checkOpen();
       const encoder = new SnappyFrameEncoder();
       const reader = new TableReader(this.#snapshot.data, this.#snapshot.txn);
       for (const { key, value } of reader.scan(FIRST_KEY, null)) {

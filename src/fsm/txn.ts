@@ -120,11 +120,6 @@ function rangeQueryOf(range: armada.v1.RequestOp.IRange): RangeQuery {
   };
 }
 
-/** Whether every op of both branches is a range op (spec §4.6.2; vacuously true when both are empty). */
-export function isReadOnlyTxn(txn: armada.v1.ITxn): boolean {
-  return [...(txn.success ?? []), ...(txn.failure ?? [])].every((op) => opKind(op) === "requestRange");
-}
-
 /** Throws {@link NotReadOnlyTxnError} when either branch has a put or delete op (unset ops are harmless). */
 export function assertNoWrites(txn: armada.v1.ITxn): void {
   for (const op of [...(txn.success ?? []), ...(txn.failure ?? [])]) {

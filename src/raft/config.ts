@@ -35,8 +35,9 @@ export interface RaftConfig {
   /** Ticks between leader heartbeats; must be below electionTicks. */
   readonly heartbeatTicks?: number;
   /**
-   * The index the state machine has already applied (durably) when the node starts; entries up to it are
-   * not handed out again. Defaults to the snapshot index.
+   * The index the state machine has already applied (durably) when the node starts, at least the storage's
+   * snapshot index; entries up to it are not handed out again. Defaults to the snapshot index (the state
+   * machine is restored from the snapshot and replays the log after it).
    */
   readonly applied?: number;
   /** A leader that has not heard from a quorum within an election timeout steps down; followers keep a leader lease. */

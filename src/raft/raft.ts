@@ -68,9 +68,8 @@ export class Raft {
     const { hardState, confState } = this.config.storage.initialState();
     this.tracker.setConfState(confState, this.log.lastIndex() + 1);
     this.loadHardState(hardState);
-    if (this.config.applied !== undefined && this.config.applied > this.log.applied) {
-      this.replayAppliedConfChanges(this.config.applied);
-    }
+    const snapshotIndex = this.config.storage.snapshot().metadata.index;
+    this.replayAppliedConfChanges(snapshotIndex, this.config.applied ?? snapshotIndex);
     this.becomeFollower(this.term, NO_NODE);
   }
 
@@ -82,13 +81,18 @@ export class Raft {
     this.vote = hardState.vote;
   }
 
-  /** The application already applied up to `applied`: adopt the conf changes among those entries now. */
-  private replayAppliedConfChanges(applied: number): void {
-    invariant(applied <= this.log.committed, () =>
-      `node ${this.id}: configured applied index ${applied} is beyond the commit index ${this.log.committed}`);
-    const entries = this.log.slice(this.log.applied + 1, applied + 1, NO_BYTES_LIMIT);
-    for (const e of entries) if (e.type === 'confChange') this.applyConfChange(decodeConfChange(e.data));
-    this.log.appliedTo(applied);
+  /**
+   * The state machine already applied up to `applied` (at least the snapshot index): skip those entries,
+   * but adopt the conf changes among them, since the stored membership is only as of the snapshot.
+   */
+  private replayAppliedConfChanges(snapshotIndex: number, applied: number): void {
+    invariant(applied >= snapshotIndex && applied <= this.log.committed, () =>
+      `node ${this.id}: applied index ${applied} outside [snapshot ${snapshotIndex}, commit ${this.log.committed}]`);
+    if (applied > snapshotIndex) {
+      const entries = this.log.slice(snapshotIndex + 1, applied + 1, NO_BYTES_LIMIT);
+      for (const e of entries) if (e.type === 'confChange') this.applyConfChange(decodeConfChange(e.data));
+    }
+    this.log.applied = applied;
   }
 
   hardState(): HardState {

@@ -16,7 +16,7 @@ export interface InitialState {
  * compacts after it takes snapshots. Indices handed to these methods are validated by the core.
  */
 export interface RaftStorage {
-  /** The persisted hard state and the snapshot's membership. */
+  /** The persisted hard state and the membership as of the snapshot (later conf changes are replayed from the log). */
   initialState(): InitialState;
   /**
    * Entries in [lo, hi), at most `maxBytes` in total (as counted by entryBytes) but always at least
@@ -33,6 +33,10 @@ export interface RaftStorage {
   firstIndex(): number;
   /** Index of the last stored entry (the snapshot index if there is none after it). */
   lastIndex(): number;
-  /** The most recent snapshot. May throw SnapshotTemporarilyUnavailableError while one is being made. */
+  /**
+   * The most recent snapshot. Called at startup (for its metadata) and when a follower needs it; keep it
+   * cheap, e.g. let `data` be a small descriptor the engine resolves to files when it streams the snapshot.
+   * May throw SnapshotTemporarilyUnavailableError while one is being made (the leader retries later).
+   */
   snapshot(): Snapshot;
 }

@@ -136,6 +136,24 @@ describe("armada leader process", () => {
     assert.equal((await kv.range("bad-input", "k".repeat(1024))).count, 1);
   });
 
+  test("IterateRange streams large ranges in messages under the 4 MiB budget", async () => {
+    // Proves the chunking of spec §4.3 end to end: 10 × 512 KiB values → 2 messages, the first with more = true,
+    // and a stream over a range larger than one message works through the real transport.
+    const kv = client("regatta");
+    await client().createTable("large");
+    const value = Buffer.alloc(512 * 1024, 1);
+    for (let i = 0; i < 10; i++) await kv.put("large", `big-${i}`, value);
+    const messages = [];
+    for await (const message of kv.iterateRange("large", "big-", { rangeEnd: prefixEnd("big-") })) messages.push(message);
+    assert.deepEqual(messages.map((m) => [m.count, m.more]), [[7, true], [3, false]]);
+    const single = await kv.range("large", "big-", { rangeEnd: prefixEnd("big-") });
+    assert.equal(single.count, 7);
+    assert.equal(single.more, true);
+    const empty = [];
+    for await (const message of kv.iterateRange("large", "none-", { rangeEnd: prefixEnd("none-") })) empty.push(message);
+    assert.deepEqual(empty.map((m) => [m.count, m.more, m.kvs.length]), [[0, false, 0]]);
+  });
+
   test("Cluster MemberList and Status describe this node", async () => {
     const cluster = client("regatta");
     const members = await cluster.memberList();

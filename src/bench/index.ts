@@ -1,0 +1,73 @@
+/**
+ * `npm run bench`: starts a real single-node leader and measures the user API through the typed client:
+ * durable Put throughput and latency with many writers, and serializable/linearizable Range throughput.
+ * Prints numbers; asserts nothing. Each phase runs for a fixed time and stops itself.
+ */
+import { performance } from "node:perf_hooks";
+import { ArmadaClient } from "../client/index.js";
+import { LeaderProcess, removeDir, tempDir } from "../test-support/process.js";
+
+const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 5000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const CONNECTIONS = 4;
+const KEYS = 10_000;
+
+interface PhaseResult { name: string; ops: number; seconds: number; p50: number; p99: number }
+
+async function phase(name: string, clients: ArmadaClient[], operation: (client: ArmadaClient, i: number) => Promise<unknown>): Promise<PhaseResult> {
+  const latencies: number[] = [];
+  const deadline = performance.now() + PHASE_MS;
+  let counter = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, worker) => {
+      const client = clients[worker % clients.length]!;
+      while (performance.now() < deadline) {
+        const begin = performance.now();
+        await operation(client, counter++);
+        latencies.push(performance.now() - begin);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { name, ops: latencies.length, seconds, p50: at(0.5), p99: at(0.99) };
+}
+
+function report(result: PhaseResult): void {
+  const rate = result.ops / result.seconds;
+  console.log(
+    `${result.name.padEnd(28)} ${rate.toFixed(0).padStart(8)} ops/s   p50 ${result.p50.toFixed(3)} ms   p99 ${result.p99.toFixed(3)} ms   (${result.ops} ops, ${CONCURRENCY} in flight)`,
+  );
+}
+
+async function main(): Promise<void> {
+  const dataDir = tempDir("armada-bench-");
+  const leader = await LeaderProcess.start(dataDir);
+  const clients = Array.from({ length: CONNECTIONS }, () => new ArmadaClient(leader.apiAddress));
+  try {
+    await clients[0]!.createTable("bench");
+    const value = Buffer.alloc(128, 7);
+    const key = (i: number) => `key-${String(i % KEYS).padStart(6, "0")}`;
+    console.log(`armada single-node leader, ${CONNECTIONS} connections, ${PHASE_MS} ms per phase`);
+    const put = await phase("Put (durable, 128 B)", clients, (client, i) => client.put("bench", key(i), value));
+    report(put);
+    const serializable = await phase("Range serializable (1 key)", clients, (client, i) => client.range("bench", key(i)));
+    report(serializable);
+    const linearizable = await phase("Range linearizable (1 key)", clients, (client, i) => client.range("bench", key(i), { linearizable: true }));
+    report(linearizable);
+    const scan = await phase("Range 100 keys", clients, (client, i) => client.range("bench", key(i % (KEYS - 100)), { rangeEnd: "\0", limit: 100 }));
+    report(scan);
+    console.log(`ratio serializable reads / durable puts: ${((serializable.ops / serializable.seconds) / (put.ops / put.seconds)).toFixed(2)}`);
+  } finally {
+    for (const client of clients) client.close();
+    await leader.stop("SIGTERM");
+    removeDir(dataDir);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
