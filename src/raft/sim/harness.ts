@@ -7,7 +7,7 @@ import type { RaftConfig } from '../config.js';
 import { MemoryStorage } from '../memory-storage.js';
 import { SeededRandom } from '../prng.js';
 import { RaftNode } from '../raft-node.js';
-import type { Entry, HardState, Message, MessageType, ReadState } from '../types.js';
+import type { Entry, HardState, Message, MessageType, ReadState, Snapshot } from '../types.js';
 
 /** One node of a TestCluster with everything it persisted and applied. */
 export interface TestNode {
@@ -16,6 +16,8 @@ export interface TestNode {
   /** Entries applied to the state machine, in order. */
   applied: Entry[];
   readStates: ReadState[];
+  /** Snapshots received from the leader and installed. */
+  installed: Snapshot[];
   /** Messages sent by this node, in order (for tests that count or inspect them). */
   sent: Message[];
 }
@@ -55,7 +57,7 @@ export class TestCluster {
   }
 
   private addNode(id: number, storage: MemoryStorage): void {
-    this.nodes.set(id, { node: this.makeNode(id, storage), storage, applied: [], readStates: [], sent: [] });
+    this.nodes.set(id, { node: this.makeNode(id, storage), storage, applied: [], readStates: [], installed: [], sent: [] });
   }
 
   private makeNode(id: number, storage: MemoryStorage): RaftNode {
@@ -77,7 +79,10 @@ export class TestCluster {
     const n = this.get(id);
     while (n.node.hasReady()) {
       const rd = n.node.ready();
-      if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
+      if (rd.snapshot !== undefined) {
+        n.storage.applySnapshot(rd.snapshot);
+        n.installed.push(rd.snapshot);
+      }
       n.storage.append(rd.entries);
       if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
       for (const m of rd.messages) {
@@ -224,6 +229,18 @@ export class TestCluster {
     const terms: number[] = [];
     for (let i = s.firstIndex(); i <= s.lastIndex(); i++) terms.push(s.term(i));
     return terms;
+  }
+
+  /**
+   * Takes a snapshot on `id` at its applied index (data = the applied texts, comma-separated) and
+   * compacts its log up to that index, keeping `keep` entries.
+   */
+  snapshotAndCompact(id: number, keep = 0): Snapshot {
+    const n = this.get(id);
+    const index = n.node.status().applied;
+    const snapshot = n.storage.createSnapshot(index, n.node.confState(), new TextEncoder().encode(this.appliedTexts(id).join(',')));
+    if (index - keep > n.storage.firstIndex() - 1) n.storage.compact(index - keep);
+    return snapshot;
   }
 
   /** Elects `id` (pre-vote and vote rounds delivered) and returns it. */
