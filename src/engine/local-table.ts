@@ -131,7 +131,11 @@ export class LocalTable implements TableHandle {
       for (const proposal of this.queue.splice(0)) settle(proposal, () => proposal.reject(new EngineError(`apply failed: ${cause.message}`)));
       return;
     }
-    batch.forEach((proposal, i) => settle(proposal, () => proposal.resolve(results[i]!)));
+    const byIndex = new Map(results.map((result) => [result.index, result]));
+    batch.forEach((proposal, i) => {
+      const result = byIndex.get(first + i);
+      settle(proposal, () => (result ? proposal.resolve(result) : proposal.reject(new EngineError(`entry ${first + i} was not applied`))));
+    });
   }
 }
 

@@ -7,7 +7,7 @@
  *   <stateMachineDir>/<shard id>/    one LMDB environment per table (named by id: table names stay out of paths)
  *   <stateMachineDir>/trash/         deleted tables, purged after a grace period
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { TableStateMachine } from "../fsm/index.js";
 import type { Engine, TableHandle, TableInfo, WaitOptions } from "./engine.js";
@@ -15,11 +15,7 @@ import { EngineClosedError, InvalidTableNameError, TableExistsError, TableNotFou
 import { LocalTable } from "./local-table.js";
 import { TableRegistry } from "./registry.js";
 import { tableNameProblem } from "./table-name.js";
-
-/** Deleted table data is kept this long before it is destroyed (spec §6.3). */
-export const DELETED_TABLE_GRACE_MS = 5 * 60 * 1000;
-/** How often deleted table data is checked for purging. */
-export const TRASH_SWEEP_INTERVAL_MS = 30 * 1000;
+import { moveToTrash, startTrashSweeper } from "./trash.js";
 
 export interface SingleNodeEngineOptions {
   readonly nodeId: number;
@@ -33,7 +29,7 @@ export interface SingleNodeEngineOptions {
 export class SingleNodeEngine implements Engine {
   private registry: TableRegistry | null = null;
   private readonly tables = new Map<string, LocalTable>();
-  private sweepTimer: NodeJS.Timeout | null = null;
+  private stopSweeper: (() => void) | null = null;
   private closed = false;
 
   constructor(private readonly options: SingleNodeEngineOptions) {}
@@ -46,15 +42,13 @@ export class SingleNodeEngine implements Engine {
     mkdirSync(this.options.stateMachineDir, { recursive: true });
     this.registry = TableRegistry.open(join(this.options.metadataDir, "registry"));
     for (const info of this.registry.list()) this.startTable(info);
-    this.purgeTrash();
-    this.sweepTimer = setInterval(() => this.purgeTrash(), TRASH_SWEEP_INTERVAL_MS);
-    this.sweepTimer.unref();
+    this.stopSweeper = startTrashSweeper(this.options.stateMachineDir, (path) => this.options.log?.("info", "deleted table data purged", { path }));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.stopSweeper?.();
     const tables = [...this.tables.values()];
     this.tables.clear();
     await Promise.all(tables.map((table) => table.close()));
@@ -82,7 +76,7 @@ export class SingleNodeEngine implements Engine {
       await table.close();
       await table.stateMachine.close();
     }
-    this.moveToTrash(info);
+    moveToTrash(this.options.stateMachineDir, this.tableDir(info), info.shardId);
   }
 
   listTables(): TableInfo[] {
@@ -115,27 +109,5 @@ export class SingleNodeEngine implements Engine {
     });
     this.tables.set(info.name, table);
     this.options.log?.("info", "table started", { table: info.name, shard_id: info.shardId, applied_index: stateMachine.appliedIndex });
-  }
-
-  private moveToTrash(info: TableInfo): void {
-    const source = this.tableDir(info);
-    if (!existsSync(source)) return;
-    const trash = join(this.options.stateMachineDir, "trash");
-    mkdirSync(trash, { recursive: true });
-    renameSync(source, join(trash, `${info.shardId}-${Date.now()}`));
-  }
-
-  /** Destroys deleted tables older than the grace period. */
-  private purgeTrash(): void {
-    const trash = join(this.options.stateMachineDir, "trash");
-    if (!existsSync(trash)) return;
-    for (const entry of readdirSync(trash)) {
-      const path = join(trash, entry);
-      const deletedAt = Number(entry.split("-")[1] ?? statSync(path).mtimeMs);
-      if (Date.now() - deletedAt >= DELETED_TABLE_GRACE_MS) {
-        rmSync(path, { recursive: true, force: true });
-        this.options.log?.("info", "deleted table data purged", { path });
-      }
-    }
   }
 }

@@ -1,0 +1,187 @@
+/**
+ * The event-loop schedule of all Raft groups of a node: ticks every `rttMs`, collects the Readys of
+ * every group, persists them with one sync, sends their messages, applies, and advances. Snapshot
+ * messages of table groups are turned into snapshot streams on a side channel.
+ */
+import type { Message, Ready } from "../../raft/index.js";
+import type { RaftGroup, SnapshotRequest } from "./raft-group.js";
+import type { GroupMessage, GroupUpdate, LogStorePort, NetworkPort } from "./ports.js";
+
+export interface NodeHostOptions {
+  readonly nodeId: number;
+  readonly rttMs: number;
+  readonly log: LogStorePort;
+  readonly network: () => NetworkPort;
+  /** Opens the snapshot stream of a table group, or null for groups whose snapshots travel inline. */
+  readonly snapshotSource: (groupId: number) => { index: number; chunks(): AsyncIterable<Uint8Array>; close(): void } | null;
+  /** A failure that must stop the node (the disk refused a write, a state machine broke). */
+  readonly onFatal: (error: Error) => void;
+  readonly logWarn: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Header of a streamed table snapshot: the Raft message to step once the data is installed. */
+export interface SnapshotHeader {
+  readonly term: number;
+  readonly metadata: { index: number; term: number; confState: { voters: number[]; learners: number[] } };
+  /** The applied index of the streamed data (at least metadata.index). */
+  readonly streamIndex: number;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyGroup = RaftGroup<any>;
+
+export class NodeHost {
+  private readonly groups = new Map<number, AnyGroup>();
+  private readonly snapshotsInFlight = new Set<string>();
+  private ticker: NodeJS.Timeout | null = null;
+  private scheduled = false;
+  private running = false;
+  private rerun = false;
+  private fatal: Error | null = null;
+
+  constructor(private readonly options: NodeHostOptions) {}
+
+  start(): void {
+    this.ticker = setInterval(() => this.tick(), this.options.rttMs);
+  }
+
+  stop(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+  }
+
+  group(groupId: number): AnyGroup | undefined {
+    return this.groups.get(groupId);
+  }
+
+  add(group: AnyGroup): void {
+    this.groups.set(group.groupId, group);
+    this.schedule();
+  }
+
+  remove(groupId: number): AnyGroup | undefined {
+    const group = this.groups.get(groupId);
+    this.groups.delete(groupId);
+    return group;
+  }
+
+  /** Steps messages from peers into their groups (messages for unknown groups are dropped: Raft retries). */
+  deliver(batch: readonly GroupMessage[]): void {
+    for (const { groupId, message } of batch) {
+      const group = this.groups.get(groupId);
+      if (!group || message.to !== this.options.nodeId) continue;
+      try {
+        group.node.step(message);
+      } catch (error) {
+        this.options.logWarn("dropped a Raft message the group refused", { group: groupId, type: message.type, error: String(error) });
+      }
+    }
+    this.schedule();
+  }
+
+  /** Runs a round soon (after inputs such as proposals). */
+  schedule(): void {
+    if (this.scheduled || this.fatal) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.run();
+    });
+  }
+
+  private tick(): void {
+    for (const group of this.groups.values()) group.node.tick();
+    this.schedule();
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    this.running = true;
+    try {
+      do {
+        this.rerun = false;
+        while (await this.round());
+      } while (this.rerun);
+    } catch (error) {
+      this.fatal = error instanceof Error ? error : new Error(String(error));
+      this.stop();
+      this.options.onFatal(this.fatal);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One round over all groups; returns whether there was work. */
+  private async round(): Promise<boolean> {
+    const readies: [AnyGroup, Ready][] = [];
+    for (const group of this.groups.values()) if (group.node.hasReady()) readies.push([group, group.node.ready()]);
+    if (readies.length === 0) return false;
+    const updates: GroupUpdate[] = [];
+    for (const [group, ready] of readies) {
+      if (ready.entries.length > 0 || ready.hardState || ready.snapshot) {
+        updates.push({ groupId: group.groupId, hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot });
+      }
+    }
+    if (updates.length > 0) await this.options.log.save(updates);
+    this.send(readies);
+    const snapshots: [AnyGroup, SnapshotRequest][] = [];
+    await Promise.all(
+      readies.map(async ([group, ready]) => {
+        const request = await group.handleReady(ready);
+        if (request) snapshots.push([group, request]);
+      }),
+    );
+    for (const [group, ready] of readies) if (this.groups.get(group.groupId) === group) group.node.advance(ready);
+    for (const [group, request] of snapshots) await this.recordSnapshot(group, request);
+    return true;
+  }
+
+  private send(readies: readonly [AnyGroup, Ready][]): void {
+    const batch: GroupMessage[] = [];
+    for (const [group, ready] of readies) {
+      for (const message of ready.messages) {
+        if (message.type === "snapshot" && this.options.snapshotSource(group.groupId)) this.streamSnapshot(group, message);
+        else batch.push({ groupId: group.groupId, message });
+      }
+    }
+    if (batch.length > 0) this.options.network().send(batch);
+  }
+
+  private async recordSnapshot(group: AnyGroup, request: SnapshotRequest): Promise<void> {
+    if (this.groups.get(group.groupId) !== group) return;
+    await this.options.log.save([{ groupId: group.groupId, snapshot: request.snapshot }]);
+    if (request.compactTo > 0) await this.options.log.compact(group.groupId, request.compactTo);
+  }
+
+  /** Ships a table's data to a lagging peer beside Raft, then reports the outcome to the leader. */
+  private streamSnapshot(group: AnyGroup, message: Extract<Message, { type: "snapshot" }>): void {
+    const key = `${group.groupId}/${message.to}`;
+    const source = this.options.snapshotSource(group.groupId);
+    if (!source || this.snapshotsInFlight.has(key)) return;
+    this.snapshotsInFlight.add(key);
+    const metadata = message.snapshot.metadata;
+    const header: SnapshotHeader = {
+      term: message.term,
+      metadata: { index: metadata.index, term: metadata.term, confState: { voters: [...metadata.confState.voters], learners: [...metadata.confState.learners] } },
+      streamIndex: source.index,
+    };
+    this.options
+      .network()
+      .sendSnapshot(message.to, group.groupId, Buffer.from(JSON.stringify(header)), source.chunks())
+      .then(
+        () => group.node.reportSnapshot(message.to, true),
+        (error: unknown) => {
+          this.options.logWarn("snapshot transfer failed", { group: group.groupId, to: message.to, error: String(error) });
+          group.node.reportSnapshot(message.to, false);
+        },
+      )
+      .finally(() => {
+        source.close();
+        this.snapshotsInFlight.delete(key);
+        this.schedule();
+      });
+  }
+}

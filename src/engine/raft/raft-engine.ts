@@ -1,0 +1,325 @@
+/**
+ * The multi-Raft engine: every table is a Raft group replicated on every node of the cluster, and a
+ * metadata group (1000) holds the table catalogue. Writes are proposed to the group's leader (forwarded
+ * from other nodes), linearizable reads use ReadIndex, serializable reads are local.
+ */
+import { join } from "node:path";
+import { bootstrapState, NotLeaderError as RaftNotLeaderError } from "../../raft/index.js";
+import { TableStateMachine, type ApplyResult } from "../../fsm/index.js";
+import { pb, type armada } from "../../proto/index.js";
+import type { Engine, GroupStatus, TableHandle, TableInfo, WaitOptions } from "../engine.js";
+import { AbortedError, EngineClosedError, InvalidTableNameError, TableExistsError, TableNotFoundError, TransientError } from "../errors.js";
+import { encodeMetadataCommand, MetadataStateMachine, type MetadataCommand, type MetadataResult } from "../metadata-fsm.js";
+import { tableNameProblem } from "../table-name.js";
+import { moveToTrash, startTrashSweeper } from "../trash.js";
+import { MetadataGroupStateMachine, TableGroupStateMachine } from "./group-state-machines.js";
+import { NodeHost, type SnapshotHeader } from "./node-host.js";
+import type { GroupMessage, LogStorePort, NetworkHandlers, NetworkPort } from "./ports.js";
+import { asTransient, RaftGroup, type RaftGroupOptions } from "./raft-group.js";
+
+/** The metadata group's id (spec §8.1). */
+export const METADATA_GROUP_ID = 1000;
+/** How long a write waits for a leader to appear before failing as transient, when the caller set no deadline. */
+export const LEADER_WAIT_MS = 10_000;
+/** Pause between attempts while a group has no known leader. */
+const LEADER_RETRY_MS = 50;
+
+export interface RaftEngineOptions {
+  readonly nodeId: number;
+  readonly voters: readonly number[];
+  readonly stateMachineDir: string;
+  readonly metadataDir: string;
+  readonly rttMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly snapshotEntries: number;
+  readonly compactionOverhead: number;
+  readonly maxInMemoryLogBytes: number;
+  readonly log: LogStorePort;
+  readonly network: NetworkPort;
+  readonly logger: { info(m: string, f?: Record<string, unknown>): void; warn(m: string, f?: Record<string, unknown>): void; error(m: string, f?: Record<string, unknown>): void };
+  /** Called when the node cannot go on (failed fsync, broken state machine): the process should exit. */
+  readonly onFatal: (error: Error) => void;
+}
+
+type ForwardRequest = { kind: "propose"; groupId: number; data: string };
+type ForwardResponse = { index: number; term: number } | { error: string; leaderId?: number };
+
+export class RaftEngine implements Engine, NetworkHandlers {
+  private readonly host: NodeHost;
+  private readonly tables = new Map<string, RaftTable>();
+  private catalogue!: MetadataStateMachine;
+  private metadata!: RaftGroup<MetadataResult>;
+  private stopSweeper: (() => void) | null = null;
+  private closed = false;
+
+  constructor(private readonly options: RaftEngineOptions) {
+    this.host = new NodeHost({
+      nodeId: options.nodeId,
+      rttMs: options.rttMs,
+      log: options.log,
+      network: () => options.network,
+      snapshotSource: (groupId) => this.snapshotSource(groupId),
+      onFatal: (error) => {
+        options.logger.error("node stopping after a fatal error", { error: error.message });
+        options.onFatal(error);
+      },
+      logWarn: (message, fields) => options.logger.warn(message, fields),
+    });
+  }
+
+  get nodeId(): number {
+    return this.options.nodeId;
+  }
+
+  /** Opens the catalogue and every registered table, then starts ticking. */
+  async start(): Promise<void> {
+    this.catalogue = MetadataStateMachine.open(join(this.options.metadataDir, "catalogue"));
+    const machine = new MetadataGroupStateMachine(this.catalogue, (results) => this.onCatalogueApplied(results), () => this.reconcileTables());
+    this.metadata = await this.createGroup(METADATA_GROUP_ID, machine, true);
+    this.host.add(this.metadata);
+    await this.reconcileTables();
+    this.stopSweeper = startTrashSweeper(this.options.stateMachineDir, (path) => this.options.logger.info("deleted table data purged", { path }));
+    this.host.start();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.host.stop();
+    this.stopSweeper?.();
+    for (const table of this.tables.values()) {
+      table.group.stop(new EngineClosedError());
+      this.host.remove(table.info.shardId);
+    }
+    this.metadata?.stop(new EngineClosedError());
+    this.host.remove(METADATA_GROUP_ID);
+    await Promise.all([...this.tables.values()].map((table) => table.stateMachine.close()));
+    this.tables.clear();
+    await this.catalogue?.close();
+  }
+
+  async createTable(name: string, options: WaitOptions = {}): Promise<TableInfo> {
+    const problem = tableNameProblem(name);
+    if (problem) throw new InvalidTableNameError(name, problem);
+    const result = await this.proposeMetadata({ op: "create", name }, options.signal);
+    if (!result.ok) throw new TableExistsError(name);
+    return result.table;
+  }
+
+  async deleteTable(name: string, options: WaitOptions = {}): Promise<void> {
+    const result = await this.proposeMetadata({ op: "delete", name }, options.signal);
+    if (!result.ok) throw new TableNotFoundError(name);
+  }
+
+  listTables(): TableInfo[] {
+    if (this.closed) throw new EngineClosedError();
+    return this.catalogue.list();
+  }
+
+  table(name: string): TableHandle {
+    if (this.closed) throw new EngineClosedError();
+    const table = this.tables.get(name);
+    if (table) return table;
+    if (this.catalogue.get(name)) throw new TransientError(`table "${name}" is not running on this node yet`);
+    throw new TableNotFoundError(name);
+  }
+
+  /** Raft status of the metadata group and every table, for Cluster/Status and metrics. */
+  metadataStatus(): GroupStatus {
+    return groupStatus(this.metadata, this.options.nodeId, METADATA_GROUP_ID, this.catalogue.appliedIndex);
+  }
+
+  // --- network handlers -------------------------------------------------------------------------
+
+  onMessages(batch: readonly GroupMessage[]): void {
+    this.host.deliver(batch);
+  }
+
+  async onSnapshot(from: number, groupId: number, headerBytes: Uint8Array, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const header = JSON.parse(Buffer.from(headerBytes).toString("utf8")) as SnapshotHeader;
+    const table = [...this.tables.values()].find((t) => t.info.shardId === groupId);
+    if (!table) throw new Error(`no table with shard id ${groupId} runs on node ${this.options.nodeId}`);
+    if (table.stateMachine.appliedIndex < header.streamIndex) {
+      await table.stateMachine.recoverFromSnapshot(chunks, { index: header.streamIndex });
+      this.options.logger.info("table recovered from a snapshot", { table: table.info.name, index: header.streamIndex, from });
+    } else {
+      for await (const _ of chunks); // Already at least as new: drain the stream so the sender completes.
+    }
+    table.group.node.step({
+      type: "snapshot",
+      from,
+      to: this.options.nodeId,
+      term: header.term,
+      snapshot: { metadata: header.metadata, data: new Uint8Array(0) },
+    });
+    this.host.schedule();
+  }
+
+  async onRequest(_from: number, payload: Uint8Array): Promise<Uint8Array> {
+    const request = JSON.parse(Buffer.from(payload).toString("utf8")) as ForwardRequest;
+    let response: ForwardResponse;
+    try {
+      const group = this.host.group(request.groupId);
+      if (!group) throw new TransientError(`group ${request.groupId} is not running on node ${this.options.nodeId}`);
+      const ticket = group.node.propose(Buffer.from(request.data, "base64"));
+      this.host.schedule();
+      response = { index: ticket.index, term: ticket.term };
+    } catch (error) {
+      response = { error: error instanceof Error ? error.message : String(error), ...(error instanceof RaftNotLeaderError ? { leaderId: error.leaderId } : {}) };
+    }
+    return Buffer.from(JSON.stringify(response));
+  }
+
+  // --- proposals ------------------------------------------------------------------------------
+
+  /** Proposes `data` to `group` through its leader, wherever it is; resolves with the local apply result. */
+  async propose<R>(group: RaftGroup<R>, data: Uint8Array, signal?: AbortSignal): Promise<R> {
+    const deadline = signal ?? AbortSignal.timeout(LEADER_WAIT_MS);
+    for (;;) {
+      if (deadline.aborted) throw deadline.reason instanceof Error ? deadline.reason : new AbortedError("deadline");
+      try {
+        const waiting = group.propose(data, deadline);
+        this.host.schedule();
+        return await waiting;
+      } catch (error) {
+        if (!(error instanceof RaftNotLeaderError)) throw asTransient(error);
+        if (error.leaderId !== 0 && error.leaderId !== this.options.nodeId) {
+          const forwarded = await this.forward(error.leaderId, group, data, deadline);
+          if (forwarded !== undefined) return forwarded;
+        }
+        await sleep(LEADER_RETRY_MS, deadline);
+      }
+    }
+  }
+
+  /** Asks `leaderId` to propose; returns undefined when it is no longer the leader (try again). */
+  private async forward<R>(leaderId: number, group: RaftGroup<R>, data: Uint8Array, signal: AbortSignal): Promise<R | undefined> {
+    const request: ForwardRequest = { kind: "propose", groupId: group.groupId, data: Buffer.from(data).toString("base64") };
+    let response: ForwardResponse;
+    try {
+      const bytes = await this.options.network.request(leaderId, Buffer.from(JSON.stringify(request)), LEADER_WAIT_MS);
+      response = JSON.parse(Buffer.from(bytes).toString("utf8")) as ForwardResponse;
+    } catch {
+      return undefined;
+    }
+    if ("error" in response) {
+      if (response.leaderId !== undefined) return undefined;
+      throw new TransientError(`leader ${leaderId} refused the proposal: ${response.error}`);
+    }
+    return group.waitApplied(response.index, response.term, signal);
+  }
+
+  private async proposeMetadata(command: MetadataCommand, signal?: AbortSignal): Promise<MetadataResult> {
+    if (this.closed) throw new EngineClosedError();
+    return this.propose(this.metadata, encodeMetadataCommand(command), signal);
+  }
+
+  // --- groups -------------------------------------------------------------------------------
+
+  private groupOptions(groupId: number): RaftGroupOptions {
+    return {
+      nodeId: this.options.nodeId,
+      groupId,
+      storage: this.options.log.storage(groupId),
+      electionTicks: this.options.electionTicks,
+      heartbeatTicks: this.options.heartbeatTicks,
+      preVote: true,
+      uncommittedBytesMax: this.options.maxInMemoryLogBytes,
+      snapshotEntries: this.options.snapshotEntries,
+      compactionOverhead: this.options.compactionOverhead,
+    };
+  }
+
+  private async createGroup<R>(groupId: number, machine: ConstructorParameters<typeof RaftGroup<R>>[1], _metadata: boolean): Promise<RaftGroup<R>> {
+    if (!this.options.log.hasGroup(groupId)) {
+      // First start of this group on this node: every initial member writes the same bootstrap log.
+      const bootstrap = bootstrapState(this.options.voters);
+      await this.options.log.save([{ groupId, entries: bootstrap.entries, hardState: bootstrap.hardState }]);
+    }
+    return new RaftGroup<R>(this.groupOptions(groupId), machine);
+  }
+
+  private tableDir(info: TableInfo): string {
+    return join(this.options.stateMachineDir, String(info.shardId));
+  }
+
+  private async onCatalogueApplied(results: readonly MetadataResult[]): Promise<void> {
+    if (results.some((result) => result.ok)) await this.reconcileTables();
+  }
+
+  /** Starts groups of registered tables that do not run here and stops (and trashes) removed ones. */
+  private async reconcileTables(): Promise<void> {
+    const wanted = new Map(this.catalogue.list().map((info) => [info.name, info]));
+    for (const [name, table] of this.tables) {
+      const info = wanted.get(name);
+      if (info && info.shardId === table.info.shardId) continue;
+      await this.stopTable(table);
+    }
+    for (const info of wanted.values()) {
+      if (this.tables.has(info.name)) continue;
+      const stateMachine = TableStateMachine.open(this.tableDir(info), { table: info.name });
+      const group = await this.createGroup<ApplyResult>(info.shardId, new TableGroupStateMachine(stateMachine), false);
+      const table = new RaftTable(info, stateMachine, group, this);
+      this.tables.set(info.name, table);
+      this.host.add(group);
+      this.options.logger.info("table started", { table: info.name, shard_id: info.shardId, applied_index: stateMachine.appliedIndex });
+    }
+  }
+
+  private async stopTable(table: RaftTable): Promise<void> {
+    this.tables.delete(table.info.name);
+    this.host.remove(table.info.shardId);
+    table.group.stop(new TableNotFoundError(table.info.name));
+    await table.stateMachine.close();
+    await this.options.log.removeGroup(table.info.shardId);
+    moveToTrash(this.options.stateMachineDir, this.tableDir(table.info), table.info.shardId);
+    this.options.logger.info("table stopped and its data moved to trash", { table: table.info.name, shard_id: table.info.shardId });
+  }
+
+  private snapshotSource(groupId: number) {
+    if (groupId === METADATA_GROUP_ID) return null;
+    const table = [...this.tables.values()].find((t) => t.info.shardId === groupId);
+    return table ? table.stateMachine.snapshot() : null;
+  }
+}
+
+/** A table on the multi-Raft engine. */
+class RaftTable implements TableHandle {
+  constructor(
+    readonly info: TableInfo,
+    readonly stateMachine: TableStateMachine,
+    readonly group: RaftGroup<ApplyResult>,
+    private readonly engine: RaftEngine,
+  ) {}
+
+  status(): GroupStatus {
+    return groupStatus(this.group, this.group.options.nodeId, this.info.shardId, this.stateMachine.appliedIndex);
+  }
+
+  propose(command: armada.v1.ICommand, options: WaitOptions = {}): Promise<ApplyResult> {
+    return this.engine.propose(this.group, pb.Command.encode(command).finish(), options.signal);
+  }
+
+  readIndex(options: WaitOptions = {}): Promise<void> {
+    return this.group.readIndex(options.signal);
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function groupStatus(group: RaftGroup<any>, nodeId: number, shardId: number, appliedIndex: number): GroupStatus {
+  const node = group.node;
+  return { shardId, replicaId: nodeId, term: node.term, leaderId: node.leaderId, commitIndex: node.status().commit, appliedIndex };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

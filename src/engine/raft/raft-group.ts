@@ -1,0 +1,148 @@
+/**
+ * One Raft group on this node: the Raft core, its durable log view, its state machine, and the callers
+ * waiting on it. The node host (node-host.ts) owns the loop that persists, sends and calls handleReady.
+ */
+import { NotLeaderError as RaftNotLeaderError, RaftNode, SeededRandom, type Entry, type RaftStorage, type Ready, type Snapshot } from "../../raft/index.js";
+import { TransientError } from "../errors.js";
+import { ProposalWaiters, ReadWaiters } from "./waiters.js";
+
+/** What a group's state machine must offer the driver. */
+export interface GroupStateMachine<R> {
+  /** Highest applied index, durable. */
+  readonly appliedIndex: number;
+  /** Applies committed entries in order; returns the results of entries that carried a command. */
+  apply(entries: readonly Entry[]): Promise<Map<number, R>>;
+  /** Installs a snapshot received through Raft (the metadata group carries its state inline). */
+  installSnapshot(snapshot: Snapshot): Promise<void>;
+  /** Bytes to embed in a Raft snapshot taken now (small descriptors only). */
+  snapshotData(): Uint8Array;
+}
+
+export interface RaftGroupOptions {
+  readonly nodeId: number;
+  readonly groupId: number;
+  readonly storage: RaftStorage;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly preVote: boolean;
+  readonly uncommittedBytesMax: number;
+  /** Take a snapshot every this many applied entries (0 = never). */
+  readonly snapshotEntries: number;
+  /** Entries kept in the log behind each snapshot, for lagging peers and follower clusters. */
+  readonly compactionOverhead: number;
+}
+
+/** A request for the host: record a snapshot at `index` and compact the log up to `compactTo`. */
+export interface SnapshotRequest {
+  readonly snapshot: Snapshot;
+  readonly compactTo: number;
+}
+
+/** One Raft group and the callers waiting on it. */
+export class RaftGroup<R> {
+  readonly node: RaftNode;
+  private readonly proposals = new ProposalWaiters<R>();
+  private readonly reads = new ReadWaiters();
+  private readCounter = 0;
+  private lastSnapshotIndex: number;
+  private stopped: Error | null = null;
+
+  constructor(readonly options: RaftGroupOptions, readonly stateMachine: GroupStateMachine<R>) {
+    const applied = stateMachine.appliedIndex;
+    this.lastSnapshotIndex = options.storage.snapshot().metadata.index;
+    this.node = new RaftNode({
+      id: options.nodeId,
+      storage: options.storage,
+      // Seeded per node and group so that election timeouts differ between replicas.
+      random: new SeededRandom(options.nodeId * 1_000_003 + options.groupId + Date.now()),
+      electionTicks: options.electionTicks,
+      heartbeatTicks: options.heartbeatTicks,
+      checkQuorum: true,
+      preVote: options.preVote,
+      uncommittedBytesMax: options.uncommittedBytesMax,
+      // The state machine is durable: entries it has applied are not handed out again after a restart.
+      applied: Math.max(applied, this.lastSnapshotIndex),
+    });
+  }
+
+  get groupId(): number {
+    return this.options.groupId;
+  }
+
+  /** Appends `data` on the leader and waits until this node applied it. Throws NotLeaderError elsewhere. */
+  propose(data: Uint8Array, signal?: AbortSignal): Promise<R> {
+    this.checkRunning();
+    const ticket = this.node.propose(data);
+    return this.proposals.wait(ticket.index, ticket.term, signal);
+  }
+
+  /** Waits for the entry (index, term) — proposed on the leader for us — to be applied here. */
+  waitApplied(index: number, term: number, signal?: AbortSignal): Promise<R> {
+    this.checkRunning();
+    return this.proposals.wait(index, term, signal);
+  }
+
+  /** Linearizable barrier: resolves once this node applied everything committed before the call. */
+  readIndex(signal?: AbortSignal): Promise<void> {
+    this.checkRunning();
+    const context = `${this.options.nodeId}:${++this.readCounter}`;
+    const waiting = this.reads.wait(context, signal);
+    try {
+      this.node.readIndex(Buffer.from(context));
+    } catch (error) {
+      this.reads.cancel(context, asTransient(error));
+    }
+    return waiting;
+  }
+
+  /**
+   * Applies what a Ready hands over after the host persisted it: the snapshot, the committed entries,
+   * the read states. Returns a snapshot to record when enough entries were applied since the last one.
+   */
+  async handleReady(ready: Ready): Promise<SnapshotRequest | null> {
+    if (ready.snapshot && ready.snapshot.metadata.index > this.stateMachine.appliedIndex) {
+      await this.stateMachine.installSnapshot(ready.snapshot);
+      this.lastSnapshotIndex = ready.snapshot.metadata.index;
+    }
+    if (ready.committedEntries.length > 0) {
+      const results = await this.stateMachine.apply(ready.committedEntries);
+      for (const entry of ready.committedEntries) {
+        this.proposals.applied(entry.index, entry.term, () => results.get(entry.index) as R);
+      }
+    }
+    for (const state of ready.readStates) {
+      this.reads.confirmed(Buffer.from(state.context).toString(), state.index, this.stateMachine.appliedIndex);
+    }
+    this.reads.appliedTo(this.stateMachine.appliedIndex);
+    return this.maybeSnapshot(ready.committedEntries);
+  }
+
+  private maybeSnapshot(applied: readonly Entry[]): SnapshotRequest | null {
+    const last = applied[applied.length - 1];
+    const every = this.options.snapshotEntries;
+    if (!last || every === 0 || last.index - this.lastSnapshotIndex < every) return null;
+    this.lastSnapshotIndex = last.index;
+    return {
+      snapshot: { metadata: { index: last.index, term: last.term, confState: this.node.confState() }, data: this.stateMachine.snapshotData() },
+      compactTo: Math.max(0, last.index - this.options.compactionOverhead),
+    };
+  }
+
+  /** Fails every waiter; the group takes no more requests. */
+  stop(reason: Error): void {
+    this.stopped = reason;
+    this.proposals.failAll(reason);
+    this.reads.failAll(reason);
+  }
+
+  private checkRunning(): void {
+    if (this.stopped) throw this.stopped;
+  }
+}
+
+/** Maps the core's "not leader / dropped" errors to the engine's transient errors. */
+export function asTransient(error: unknown): Error {
+  if (error instanceof RaftNotLeaderError) return new TransientError(`no leader available for this table (known leader: ${error.leaderId || "none"})`);
+  if (error instanceof Error && "code" in error && (error as { code: string }).code === "PROPOSAL_DROPPED") return new TransientError(error.message);
+  return error instanceof Error ? error : new Error(String(error));
+}

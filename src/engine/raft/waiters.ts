@@ -1,0 +1,129 @@
+/**
+ * Callers waiting on a Raft group: proposals waiting for their entry to be applied, and linearizable
+ * reads waiting for a read index to be confirmed and then applied. Every waiter is bounded by the
+ * caller's AbortSignal, so a request lost to a leadership change never waits forever.
+ */
+import { AbortedError, TransientError } from "../errors.js";
+
+interface Settle<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+/** A proposal waiting for the entry at (index, term). */
+interface ProposalWaiter<T> extends Settle<T> {
+  readonly term: number;
+}
+
+/** Results of recently applied entries kept for late waiters (a forwarded proposal's answer may arrive after the apply). */
+export const RECENT_RESULTS_MAX = 512;
+
+/** Proposal waiters keyed by log index. */
+export class ProposalWaiters<T> {
+  private readonly byIndex = new Map<number, ProposalWaiter<T>>();
+  private readonly recent = new Map<number, { term: number; result: () => T }>();
+
+  /** Waits for the entry at `index` of `term` to be applied; resolves with its result. */
+  wait(index: number, term: number, signal?: AbortSignal): Promise<T> {
+    const late = this.recent.get(index);
+    if (late) {
+      this.recent.delete(index);
+      return late.term === term ? Promise.resolve(late.result()) : Promise.reject(new TransientError("proposal dropped by a leadership change; outcome: not applied"));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        this.byIndex.delete(index);
+        reject(abortReason(signal!));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const done = () => signal?.removeEventListener("abort", onAbort);
+      this.byIndex.set(index, {
+        term,
+        resolve: (value) => { done(); resolve(value); },
+        reject: (error) => { done(); reject(error); },
+      });
+    });
+  }
+
+  /** The entry at `index` with `term` was applied with `result`. A different term means the proposal was lost. */
+  applied(index: number, term: number, result: () => T): void {
+    const waiter = this.byIndex.get(index);
+    if (!waiter) {
+      this.recent.set(index, { term, result });
+      if (this.recent.size > RECENT_RESULTS_MAX) this.recent.delete(this.recent.keys().next().value!);
+      return;
+    }
+    this.byIndex.delete(index);
+    if (waiter.term === term) waiter.resolve(result());
+    else waiter.reject(new TransientError("proposal dropped by a leadership change; outcome: not applied"));
+  }
+
+  /** Fails every waiter (group stopping). */
+  failAll(error: Error): void {
+    for (const waiter of this.byIndex.values()) waiter.reject(error);
+    this.byIndex.clear();
+  }
+}
+
+/** Linearizable reads: first waiting for the read index, then for the applied index to reach it. */
+export class ReadWaiters {
+  private readonly byContext = new Map<string, Settle<void>>();
+  private readonly byIndex: { index: number; waiter: Settle<void> }[] = [];
+
+  /** Registers a read with a unique context; resolves once applied ≥ its confirmed read index. */
+  wait(context: string, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.byContext.delete(context);
+        reject(abortReason(signal!));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const done = () => signal?.removeEventListener("abort", onAbort);
+      this.byContext.set(context, {
+        resolve: () => { done(); resolve(); },
+        reject: (error) => { done(); reject(error); },
+      });
+    });
+  }
+
+  /** The read `context` may be served once `index` is applied. */
+  confirmed(context: string, index: number, appliedIndex: number): void {
+    const waiter = this.byContext.get(context);
+    if (!waiter) return;
+    this.byContext.delete(context);
+    if (appliedIndex >= index) waiter.resolve();
+    else this.byIndex.push({ index, waiter });
+  }
+
+  /** Fails one read that could not be started. */
+  cancel(context: string, error: Error): void {
+    const waiter = this.byContext.get(context);
+    this.byContext.delete(context);
+    waiter?.reject(error);
+  }
+
+  /** Releases reads whose index is now applied. */
+  appliedTo(appliedIndex: number): void {
+    if (this.byIndex.length === 0) return;
+    for (let i = this.byIndex.length - 1; i >= 0; i--) {
+      if (this.byIndex[i]!.index <= appliedIndex) {
+        this.byIndex[i]!.waiter.resolve();
+        this.byIndex.splice(i, 1);
+      }
+    }
+  }
+
+  failAll(error: Error): void {
+    for (const waiter of this.byContext.values()) waiter.reject(error);
+    for (const { waiter } of this.byIndex) waiter.reject(error);
+    this.byContext.clear();
+    this.byIndex.length = 0;
+  }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new AbortedError("cancelled");
+}
