@@ -82,10 +82,15 @@ export class MemoryStorage implements RaftStorage {
     return this.snap;
   }
 
-  /** Drops entries up to and including `compactIndex`, which must not exceed the applied index. */
+  /**
+   * Drops entries up to and including `compactIndex`, which must not exceed the latest snapshot's index:
+   * a follower that needs a dropped entry is sent that snapshot, so it must cover everything dropped.
+   */
   compact(compactIndex: number): void {
     const offset = this.log[0]!.index;
     if (compactIndex <= offset) throw new CompactedError(compactIndex, offset + 1);
+    invariant(compactIndex <= this.snap.metadata.index, () =>
+      `compact(${compactIndex}) is beyond the latest snapshot at ${this.snap.metadata.index}`);
     invariant(compactIndex <= this.lastIndex(), () => `compact(${compactIndex}) is beyond the last index ${this.lastIndex()}`);
     const kept = this.log.slice(compactIndex - offset);
     kept[0] = { term: kept[0]!.term, index: compactIndex, type: 'normal', data: EMPTY_DATA };

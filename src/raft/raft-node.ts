@@ -105,6 +105,7 @@ export class RaftNode {
     if (this.outstanding) return false;
     const r = this.raft;
     return (
+      r.readHeartbeatPending ||
       r.messages.length > 0 ||
       r.readStates.length > 0 ||
       r.log.unstable.entries.length > 0 ||
@@ -119,6 +120,7 @@ export class RaftNode {
   ready(): Ready {
     invariant(!this.outstanding, () => `node ${this.raft.id}: ready() called twice without advance()`);
     const r = this.raft;
+    r.flushReadHeartbeat();
     const soft = r.softState();
     const hard = r.hardState();
     const entries = r.log.unstable.entries.slice();

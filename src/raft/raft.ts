@@ -59,6 +59,8 @@ export class Raft {
   uncommittedBytes = 0;
   readOnly = new ReadOnlyQueue();
   deferredReads: DeferredRead[] = [];
+  /** Reads were queued since the last heartbeat round that carried a read context. */
+  readHeartbeatPending = false;
 
   constructor(config: RaftConfig) {
     this.config = resolveConfig(config);
@@ -127,6 +129,7 @@ export class Raft {
     this.uncommittedBytes = 0;
     this.readOnly = new ReadOnlyQueue();
     this.deferredReads = [];
+    this.readHeartbeatPending = false;
   }
 
   becomeFollower(term: number, leaderId: number): void {
@@ -191,6 +194,7 @@ export class Raft {
     this.retryLostSnapshots();
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
+      this.readHeartbeatPending = false;
       this.broadcastHeartbeat(this.readOnly.lastContext());
     }
   }
@@ -209,6 +213,8 @@ export class Raft {
     const limit = SNAPSHOT_RETRY_ELECTION_TIMEOUTS * this.config.electionTicks;
     for (const [id, pr] of this.tracker.progress) {
       if (pr.state !== 'snapshot' || ++pr.snapshotTicks < limit) continue;
+      // Assume the snapshot never arrived: probe from the last known match, which resends it if still needed.
+      pr.pendingSnapshot = 0;
       pr.becomeProbe();
       this.sendAppend(id);
     }
@@ -456,7 +462,15 @@ export class Raft {
       return;
     }
     this.readOnly.recordAck(this.id, context);
-    this.broadcastHeartbeat(context);
+    // One heartbeat round, sent when the engine next takes a Ready, confirms every read queued until then.
+    this.readHeartbeatPending = true;
+  }
+
+  /** Sends the heartbeat round that confirms the reads queued since the last one (called by ready()). */
+  flushReadHeartbeat(): void {
+    if (!this.readHeartbeatPending) return;
+    this.readHeartbeatPending = false;
+    if (this.role === 'leader') this.broadcastHeartbeat(this.readOnly.lastContext());
   }
 
   answerRead(to: number, index: number, context: Uint8Array): void {

@@ -20,19 +20,30 @@ describe('ReadIndex linearizable reads (Raft thesis §6.4)', () => {
     assert.deepEqual(c.get(1).readStates, [{ index: commit, context: ctx(1) }]);
   });
 
-  it('batches: reads queued before one heartbeat round are all confirmed by it', () => {
-    // Proves: the answers to the heartbeat carrying the newest context confirm every older pending read too.
+  it('batches: reads requested between two Readies share one heartbeat round', () => {
+    // Proves: three reads cost one heartbeat per follower, and the answers confirm all three.
     const c = new TestCluster({ voters: [1, 2, 3] });
     c.elect(1);
     c.node(1).readIndex(ctx(1));
     c.node(1).readIndex(ctx(2));
     c.node(1).readIndex(ctx(3));
     c.process(1);
-    // Deliver only the last round of heartbeats (context 3).
-    const last = c.takeQueue().filter((m) => m.type === 'heartbeat' && m.context?.[0] === 3);
-    for (const m of last) c.deliver(m);
+    const heartbeats = c.queue.filter((m) => m.type === 'heartbeat');
+    assert.deepEqual(heartbeats.map((m) => [m.to, m.type === 'heartbeat' ? m.context?.[0] : undefined]), [[2, 3], [3, 3]]);
     c.deliverAll();
     assert.deepEqual(c.get(1).readStates.map((r) => r.context[0]), [1, 2, 3]);
+  });
+
+  it('a read whose heartbeat round was lost is confirmed by a later periodic heartbeat', () => {
+    // Proves: heartbeats keep carrying the newest pending context, so a lost round is retried without the engine's help.
+    const c = new TestCluster({ voters: [1, 2, 3] });
+    c.elect(1);
+    c.node(1).readIndex(ctx(4));
+    c.process(1);
+    c.takeQueue();
+    assert.deepEqual(c.get(1).readStates, []);
+    c.tickAll(1);
+    assert.deepEqual(c.get(1).readStates.map((r) => r.context[0]), [4]);
   });
 
   it('on a follower, the request is forwarded to the leader and the answer comes back to the follower', () => {

@@ -94,7 +94,8 @@ export class ByteReader {
 
   /** Reads a length-prefixed UTF-8 string. */
   string(field: string, maxBytes: number): string {
-    return Buffer.from(this.bytesView(field, maxBytes)).toString("utf8");
+    const view = this.bytesView(field, maxBytes);
+    return Buffer.from(view.buffer, view.byteOffset, view.length).toString("utf8");
   }
 
   /** Asserts that the input was consumed exactly. */

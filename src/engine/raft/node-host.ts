@@ -152,7 +152,7 @@ export class NodeHost {
 
   private async recordSnapshot(group: AnyGroup, request: SnapshotRequest): Promise<void> {
     if (this.groups.get(group.groupId) !== group) return;
-    await this.options.log.save([{ groupId: group.groupId, snapshot: request.snapshot }]);
+    await this.options.log.createSnapshot(group.groupId, request.snapshot);
     if (request.compactTo > 0) await this.options.log.compact(group.groupId, request.compactTo);
   }
 

@@ -4,7 +4,7 @@
  */
 import type { Entry, HardState, Message, RaftStorage, Snapshot } from "../../raft/index.js";
 
-/** Everything one group's Ready asks to persist, or a snapshot taken locally. */
+/** Everything one group's Ready asks to persist; `snapshot` is one received from the leader (it replaces the log). */
 export interface GroupUpdate {
   readonly groupId: number;
   readonly hardState?: HardState;
@@ -20,6 +20,8 @@ export interface LogStorePort {
   hasGroup(groupId: number): boolean;
   /** The group's log as the Raft core reads it. */
   storage(groupId: number): RaftStorage;
+  /** Records a snapshot the local state machine took at its applied index (entries stay until compact). */
+  createSnapshot(groupId: number, snapshot: Snapshot): Promise<void>;
   /** Drops entries up to `index` (they are covered by a snapshot). */
   compact(groupId: number, index: number): Promise<void>;
   /** Forgets the group entirely (its table was deleted). */

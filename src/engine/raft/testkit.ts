@@ -2,7 +2,7 @@
  * Test doubles for the multi-Raft engine: a log store over the Raft core's MemoryStorage and an
  * in-process network joining several engines, with switchable links.
  */
-import { MemoryStorage, type RaftStorage } from "../../raft/index.js";
+import { MemoryStorage, type RaftStorage, type Snapshot } from "../../raft/index.js";
 import type { GroupMessage, GroupUpdate, LogStorePort, NetworkHandlers, NetworkPort } from "./ports.js";
 
 /** An in-memory LogStorePort (durability is not what these tests are about). */
@@ -14,12 +14,7 @@ export class MemoryLogStore implements LogStorePort {
     this.saves++;
     for (const update of updates) {
       const storage = this.storageOf(update.groupId);
-      if (update.snapshot) {
-        const { index, term } = update.snapshot.metadata;
-        const local = index <= storage.lastIndex() && index >= storage.firstIndex() && storage.term(index) === term;
-        if (local) storage.createSnapshot(index, update.snapshot.metadata.confState, update.snapshot.data);
-        else storage.applySnapshot(update.snapshot);
-      }
+      if (update.snapshot) storage.applySnapshot(update.snapshot);
       if (update.entries && update.entries.length > 0) storage.append(update.entries);
       if (update.hardState) storage.setHardState(update.hardState);
     }
@@ -31,6 +26,10 @@ export class MemoryLogStore implements LogStorePort {
 
   storage(groupId: number): RaftStorage {
     return this.storageOf(groupId);
+  }
+
+  async createSnapshot(groupId: number, snapshot: Snapshot): Promise<void> {
+    this.storageOf(groupId).createSnapshot(snapshot.metadata.index, snapshot.metadata.confState, snapshot.data);
   }
 
   async compact(groupId: number, index: number): Promise<void> {

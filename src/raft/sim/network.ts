@@ -2,6 +2,9 @@ import type { SeededRandom } from '../prng.js';
 import type { Message } from '../types.js';
 import { TIME_UNITS_PER_TICK, type SimParams } from './params.js';
 
+/** Delay jitter of a healthy network (a fifth of a tick). */
+const CALM_JITTER_UNITS = 20;
+
 /** What the network decided for one message. */
 export interface Delivery {
   readonly message: Message;
@@ -18,6 +21,7 @@ export class SimNetwork {
   dropRate: number;
   duplicateRate: number;
   longDelayRate: number;
+  delayJitterUnits: number;
   delivered = 0;
   dropped = 0;
   duplicated = 0;
@@ -26,6 +30,7 @@ export class SimNetwork {
     this.dropRate = params.dropRate;
     this.duplicateRate = params.duplicateRate;
     this.longDelayRate = params.longDelayRate;
+    this.delayJitterUnits = params.delayJitterUnits;
   }
 
   private static linkKey(from: number, to: number): number {
@@ -47,8 +52,7 @@ export class SimNetwork {
   }
 
   private delay(): number {
-    const { delayBaseUnits, delayJitterUnits } = this.params;
-    let d = delayBaseUnits + this.random.nextInt(delayJitterUnits + 1);
+    let d = this.params.delayBaseUnits + this.random.nextInt(this.delayJitterUnits + 1);
     if (this.random.chance(this.longDelayRate)) d += this.random.nextInt(10 * TIME_UNITS_PER_TICK);
     return d;
   }
@@ -66,10 +70,11 @@ export class SimNetwork {
     this.blocked.clear();
   }
 
-  /** Turns off loss, duplication and long delays (the liveness phase). */
+  /** Turns off loss, duplication, long delays and most reordering: a healthy network (the liveness phase). */
   calm(): void {
     this.dropRate = 0;
     this.duplicateRate = 0;
     this.longDelayRate = 0;
+    this.delayJitterUnits = Math.min(this.delayJitterUnits, CALM_JITTER_UNITS);
   }
 }

@@ -46,9 +46,14 @@ export interface SimResult {
   readonly trace?: readonly string[];
 }
 
-export const FAULT_PHASE_TICKS_DEFAULT = 600;
-/** After healing, a cluster must converge within this many election timeouts. */
+/** Ticks of the fault phase per seed: with election timeouts of 6–14 ticks, about a hundred timeouts. */
+export const FAULT_PHASE_TICKS_DEFAULT = 1000;
+/**
+ * After healing, a cluster must converge within this many election timeouts, plus a few ticks per entry
+ * some node still lacks (a seed with tiny messages and a long partition can leave hundreds to replicate).
+ */
 const LIVENESS_ELECTION_TIMEOUTS = 60;
+const LIVENESS_TICKS_PER_BACKLOG_ENTRY = 3;
 
 interface SimEvent extends TimedEvent {
   readonly kind: 'tick' | 'deliver' | 'restart';
@@ -115,8 +120,8 @@ export class Simulation implements NodeHost {
     try {
       for (const node of this.nodes) this.startNode(node);
       for (; ticks < faultTicks; ticks++) this.runTick(ticks, true);
-      this.heal();
-      const deadline = ticks + LIVENESS_ELECTION_TIMEOUTS * this.params.electionTicks;
+      const backlog = this.heal();
+      const deadline = ticks + LIVENESS_ELECTION_TIMEOUTS * this.params.electionTicks + LIVENESS_TICKS_PER_BACKLOG_ENTRY * backlog;
       for (; !this.converged(); ticks++) {
         if (ticks >= deadline) throw new SimViolation('liveness', this.livenessReport());
         this.runTick(ticks, false);
@@ -290,14 +295,16 @@ export class Simulation implements NodeHost {
   private finalWrite: number | undefined;
   private finalWriteTick = 0;
 
-  /** Heals everything: network faults off, every crashed node restarted. */
-  private heal(): void {
+  /** Heals everything (network faults off, crashed nodes restarted); returns the replication backlog. */
+  private heal(): number {
     this.healed = true;
     this.network.healAll();
     this.network.calm();
     this.events.removeWhere((e) => e.kind === 'restart');
     for (const node of this.nodes) if (!node.alive) this.startNode(node);
     this.trace(() => 'all faults healed');
+    const lastIndex = Math.max(...this.nodes.map((n) => n.storage.lastIndex()));
+    return lastIndex - Math.min(...this.nodes.map((n) => n.sm.index));
   }
 
   /** Keeps one write in flight on the leader until one is acknowledged. */
