@@ -16,20 +16,20 @@ export interface NodeIdentity {
   readonly version: string;
   /** The effective configuration as Status renders it (secrets already masked). */
   readonly renderedConfig: () => Record<string, unknown>;
+  /** Live members of the cluster, this node included. */
+  readonly members: () => readonly { id: number; name: string; raftAddress: string; apiAddress: string }[];
 }
 
 export function clusterHandlers(engine: Engine, identity: NodeIdentity): Record<string, Handler> {
   return {
     MemberList: async () => ({
       cluster: identity.clusterName,
-      members: [
-        {
-          id: String(identity.nodeId),
-          name: identity.nodeName,
-          peerURLs: [identity.raftAddress],
-          clientURLs: [identity.advertiseAddress],
-        },
-      ],
+      members: identity.members().map((member) => ({
+        id: String(member.id),
+        name: member.name,
+        peerURLs: [member.raftAddress],
+        clientURLs: member.apiAddress ? [member.apiAddress] : [],
+      })),
     }),
 
     Status: async (request: armada.v1.StatusRequest) => {

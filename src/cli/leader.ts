@@ -2,7 +2,7 @@
  * `armada leader`: maps the loaded configuration to the node's settings, starts it, and stops it
  * gracefully on SIGTERM or SIGINT.
  */
-import { boolValue, numberValue, renderConfigStruct, stringValue, type LoadedConfig } from "../config/index.js";
+import { boolValue, mapValue, numberValue, renderConfigStruct, stringValue, type LoadedConfig } from "../config/index.js";
 import type { Logger } from "../log/index.js";
 import { startLeader, type LeaderSettings } from "../server/leader.js";
 
@@ -10,11 +10,24 @@ import { startLeader, type LeaderSettings } from "../server/leader.js";
 export function leaderSettings(config: LoadedConfig): LeaderSettings {
   const values = config.values;
   return {
-    nodeId: numberValue(values, "raft.node-id"),
-    raftAddress: stringValue(values, "raft.address"),
-    nodeHostDir: stringValue(values, "raft.node-host-dir"),
-    stateMachineDir: stringValue(values, "raft.state-machine-dir"),
-    maxInMemoryLogBytes: numberValue(values, "raft.max-in-mem-log-size"),
+    raft: {
+      nodeId: numberValue(values, "raft.node-id"),
+      raftAddress: stringValue(values, "raft.address"),
+      listenAddress: stringValue(values, "raft.listen-address"),
+      initialMembers: mapValue(values, "raft.initial-members"),
+      clusterName: stringValue(values, "memberlist.cluster-name"),
+      nodeHostDir: stringValue(values, "raft.node-host-dir"),
+      walDir: stringValue(values, "raft.wal-dir"),
+      stateMachineDir: stringValue(values, "raft.state-machine-dir"),
+      rttMs: numberValue(values, "raft.rtt"),
+      heartbeatTicks: numberValue(values, "raft.heartbeat-rtt"),
+      electionTicks: numberValue(values, "raft.election-rtt"),
+      snapshotEntries: numberValue(values, "raft.snapshot-entries"),
+      compactionOverhead: numberValue(values, "raft.compaction-overhead"),
+      maxInMemoryLogBytes: numberValue(values, "raft.max-in-mem-log-size"),
+      maxSendQueueBytes: numberValue(values, "raft.max-send-queue-size"),
+      maxRecvQueueBytes: numberValue(values, "raft.max-recv-queue-size"),
+    },
     clusterName: stringValue(values, "memberlist.cluster-name"),
     nodeName: stringValue(values, "memberlist.node-name"),
     api: {
@@ -38,8 +51,13 @@ export function leaderSettings(config: LoadedConfig): LeaderSettings {
 export async function runLeader(config: LoadedConfig, logger: Logger): Promise<number> {
   const log = logger.child("leader");
   let node;
+  // A node that cannot persist must not go on: it stops at once and its peers carry the cluster.
+  const onFatal = (error: Error) => {
+    log.error("fatal error, exiting", { error: error.message });
+    process.exit(2);
+  };
   try {
-    node = await startLeader(leaderSettings(config), log);
+    node = await startLeader(leaderSettings(config), log, onFatal);
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     return 1;

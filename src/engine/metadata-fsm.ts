@@ -8,7 +8,9 @@
 import { mkdirSync } from "node:fs";
 import { open, type RootDatabase } from "lmdb";
 import type { TableInfo } from "./engine.js";
-import { TABLE_SHARD_ID_BASE } from "./registry.js";
+
+/** Shard ids of tables are allocated after this value; lower ids belong to system groups (spec §8.1). */
+export const TABLE_SHARD_ID_BASE = 10000;
 
 /** A catalogue command, carried as JSON in a metadata-group log entry. */
 export type MetadataCommand = { readonly op: "create"; readonly name: string } | { readonly op: "delete"; readonly name: string };

@@ -3,12 +3,14 @@
  *
  *   [body length u32 LE][checksum u32 LE][type u8][group id u64 LE][payload]
  *
+ * and every write batch ends with a commit record counting the batch's records.
  * where the checksum is CRC-32 (zlib's, hardware-accelerated) of the four length bytes followed by the
  * body, so a torn or flipped length is caught like any other damage. Integers are little endian; u64
  * fields hold JavaScript safe integers. Payloads per type are described next to their encoders.
  */
 import { crc32 } from 'node:zlib';
 import type { ConfState, Entry, EntryType, HardState } from '../raft/index.js';
+import { assertInvariant } from './invariant.js';
 import { BODY_PREFIX_BYTES, CONF_MEMBERS_MAX, DESCRIPTOR_BYTES_MAX, RECORD_BODY_BYTES_MAX, RECORD_HEADER_BYTES } from './constants.js';
 
 /** Record type codes (stored on disk: never renumber). */
@@ -21,10 +23,11 @@ export const RecordType = {
   createSnapshot: 6,
   compact: 7,
   removeGroup: 8,
+  commit: 9,
 } as const;
 export type RecordTypeName = keyof typeof RecordType;
 const TYPE_NAMES: readonly (RecordTypeName | undefined)[] = [
-  undefined, 'segmentStart', 'checkpoint', 'entries', 'hardState', 'snapshot', 'createSnapshot', 'compact', 'removeGroup',
+  undefined, 'segmentStart', 'checkpoint', 'entries', 'hardState', 'snapshot', 'createSnapshot', 'compact', 'removeGroup', 'commit',
 ];
 
 const TWO_32 = 2 ** 32;
@@ -65,7 +68,8 @@ export type WalRecord =
   | { readonly kind: 'hardState'; readonly groupId: number; readonly hardState: HardState }
   | { readonly kind: 'snapshot' | 'createSnapshot'; readonly groupId: number; readonly snapshot: StoredSnapshot }
   | { readonly kind: 'compact'; readonly groupId: number; readonly index: number; readonly term: number }
-  | { readonly kind: 'removeGroup'; readonly groupId: number };
+  | { readonly kind: 'removeGroup'; readonly groupId: number }
+  | { readonly kind: 'commit'; readonly recordCount: number };
 
 /** Appends fixed-size fields to a preallocated buffer. */
 class BodyWriter {
@@ -139,7 +143,7 @@ class BodyReader {
 /** Frames a record: allocates header + body, lets `writePayload` fill exactly `payloadBytes`, adds the checksum. */
 function frame(type: RecordTypeName, groupId: number, payloadBytes: number, writePayload: (w: BodyWriter) => void): Buffer {
   const bodyBytes = BODY_PREFIX_BYTES + payloadBytes;
-  if (bodyBytes > RECORD_BODY_BYTES_MAX) throw new RangeError(`record of ${bodyBytes} bytes exceeds RECORD_BODY_BYTES_MAX (${RECORD_BODY_BYTES_MAX})`);
+  assertInvariant(bodyBytes <= RECORD_BODY_BYTES_MAX, () => `${type} record of ${bodyBytes} bytes exceeds RECORD_BODY_BYTES_MAX (${RECORD_BODY_BYTES_MAX})`);
   const buffer = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bodyBytes);
   const writer = new BodyWriter(buffer);
   writer.u32(bodyBytes);
@@ -147,7 +151,7 @@ function frame(type: RecordTypeName, groupId: number, payloadBytes: number, writ
   writer.u8(RecordType[type]);
   writer.u64(groupId);
   writePayload(writer);
-  if (writer.position !== buffer.length) throw new RangeError(`record ${type}: wrote ${writer.position} of ${buffer.length} bytes`);
+  assertInvariant(writer.position === buffer.length, () => `${type} record: wrote ${writer.position} of ${buffer.length} bytes`);
   buffer.writeUInt32LE(checksum(buffer), 4);
   return buffer;
 }
@@ -271,6 +275,14 @@ export function encodeCompact(groupId: number, index: number, term: number): Buf
   });
 }
 
+/**
+ * commit: the number of records since the previous commit record (u32). Closes a write batch: replay
+ * applies a batch only when its commit record is intact, so a save is recovered whole or not at all.
+ */
+export function encodeCommit(recordCount: number): Buffer {
+  return frame('commit', 0, 4, (w) => w.u32(recordCount));
+}
+
 /** removeGroup: no payload. */
 export function encodeRemoveGroup(groupId: number): Buffer {
   return frame('removeGroup', groupId, 0, () => undefined);
@@ -331,6 +343,9 @@ export function decodeRecord(type: RecordTypeName, groupId: number, payload: Buf
       break;
     case 'removeGroup':
       record = { kind: type, groupId };
+      break;
+    case 'commit':
+      record = { kind: type, recordCount: r.u32('record count') };
       break;
   }
   r.end(type);

@@ -19,6 +19,11 @@ export const RECORD_BODY_BYTES_MAX = 8 * MIB;
  * segment's tail can be unsynced, hence torn, at a crash: recovery refuses to truncate more than this.
  */
 export const UNSYNCED_BYTES_MAX = 16 * MIB;
+/**
+ * Bytes that may wait for the next write while one is in flight. Beyond this, save() refuses new work
+ * (LogDBOverloadedError, nothing applied) until the disk catches up, instead of growing without bound.
+ */
+export const PENDING_BYTES_MAX = 256 * MIB;
 /** Default bound on the bytes of recent entries kept in memory for all groups together. */
 export const CACHE_BYTES_MAX_DEFAULT = 64 * MIB;
 /** Largest snapshot descriptor (the engine's small reference to its snapshot files). */
@@ -26,8 +31,8 @@ export const DESCRIPTOR_BYTES_MAX = 64 * 1024;
 /** Largest number of voters plus learners in a stored membership. */
 export const CONF_MEMBERS_MAX = 4096;
 
-/** Version written in every segment's first record. */
-export const FORMAT_VERSION = 1;
+/** Version written in every segment's first record (2: batches end with commit records). */
+export const FORMAT_VERSION = 2;
 /** Record header: body length (u32 LE) then checksum (u32 LE) of the length bytes and the body. */
 export const RECORD_HEADER_BYTES = 8;
 /** Every body starts with the record type (u8) and the group id (u64 LE). */

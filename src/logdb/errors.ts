@@ -10,6 +10,7 @@ export type LogDBErrorCode =
   | 'LOGDB_FAILED'
   | 'LOGDB_CLOSED'
   | 'LOGDB_LOCKED'
+  | 'LOGDB_OVERLOADED'
   | 'LOGDB_INVALID_UPDATE';
 
 /** Base class of every error thrown by src/logdb itself. */
@@ -63,6 +64,13 @@ export class LogDBClosedError extends LogDBError {
 export class LogDBLockedError extends LogDBError {
   constructor(dir: string, pid: number) {
     super('LOGDB_LOCKED', `Cannot open the Raft log in ${dir}: it is in use by process ${pid} (remove the LOCK file only if no process uses the directory)`);
+  }
+}
+
+/** Too many bytes wait for the disk; the update was not applied and may be retried once earlier saves resolve. */
+export class LogDBOverloadedError extends LogDBError {
+  constructor(pendingBytes: number, limit: number) {
+    super('LOGDB_OVERLOADED', `Raft log storage is overloaded: ${pendingBytes} bytes wait for the disk, the limit is ${limit}`);
   }
 }
 

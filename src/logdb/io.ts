@@ -63,3 +63,9 @@ export const nodeLogIO: LogIO = {
     }
   },
 };
+
+/** `overrides` (an object or a class instance) for the methods it has, nodeLogIO for the others. */
+export function withDefaults(overrides: Partial<LogIO> | undefined): LogIO {
+  const pick = <K extends keyof LogIO>(name: K): LogIO[K] => (overrides?.[name]?.bind(overrides) as LogIO[K] | undefined) ?? nodeLogIO[name];
+  return { writev: pick('writev'), fdatasync: pick('fdatasync'), fsyncDir: pick('fsyncDir') };
+}

@@ -127,6 +127,8 @@ test('removeGroup forgets a group, also after reopen; a group without state read
   await logdb.removeGroup(1);
   await logdb.removeGroup(99);
   assert.deepEqual(logdb.groups(), [2]);
+  assert.equal(logdb.hasGroup(1), false);
+  assert.equal(logdb.hasGroup(2), true);
   assert.deepEqual(picture(logdb.storage(1)), picture(new MemoryStorage()));
   await logdb.close();
   const reopened = await openLogDB({ dir: path });

@@ -24,15 +24,16 @@ import {
   BODY_PREFIX_BYTES,
   CACHE_BYTES_MAX_DEFAULT,
   FORMAT_VERSION,
+  PENDING_BYTES_MAX,
   RECORD_BODY_BYTES_MAX,
   SEGMENT_BYTES_TARGET_DEFAULT,
   SEGMENT_BYTES_TARGET_MIN,
 } from './constants.js';
 import { acquireDirLock } from './dir-lock.js';
 import { EntryCache } from './entry-cache.js';
-import { CorruptLogError, InvalidUpdateError, LogDBClosedError } from './errors.js';
+import { CorruptLogError, InvalidUpdateError, LogDBClosedError, LogDBOverloadedError } from './errors.js';
 import { GroupState } from './group-state.js';
-import { nodeLogIO, type LogIO } from './io.js';
+import { withDefaults, type LogIO } from './io.js';
 import { recoverLog } from './recovery.js';
 import { SegmentReader } from './segment-files.js';
 import { LogDBStorage, type GroupSource } from './storage-view.js';
@@ -84,11 +85,18 @@ export class LogDB implements GroupSource {
     this.recovery = log.report;
     this.groupsById = log.groups;
     this.reader = new SegmentReader(dir);
-    this.writer = new WalWriter(dir, { ...nodeLogIO, ...options.io }, options.segmentBytesTarget ?? SEGMENT_BYTES_TARGET_DEFAULT, {
-      firstNeededSegment: () => this.firstNeededSegment(),
-      batchWritten: (seq) => this.cache.evict(seq),
-      segmentDeleted: (segment) => this.reader.forget(segment),
-    }, log.segments);
+    this.writer = new WalWriter({
+      dir,
+      io: withDefaults(options.io),
+      segmentBytesTarget: options.segmentBytesTarget ?? SEGMENT_BYTES_TARGET_DEFAULT,
+      existingSegments: log.segments,
+      hooks: {
+        segmentRecords: (segment) => this.segmentRecords(segment),
+        firstNeededSegment: () => this.firstNeededSegment(),
+        batchWritten: (seq) => this.cache.evict(seq),
+        segmentDeleted: (segment) => this.reader.forget(segment),
+      },
+    });
   }
 
   /** See openLogDB. */
@@ -104,7 +112,7 @@ export class LogDB implements GroupSource {
       logdb = new LogDB(dir, options, releaseLock);
       // Writing always starts in a fresh segment: the recovered ones are never appended to, and its
       // checkpoint lets the segments older than every group's oldest live entry go.
-      logdb.rotate();
+      logdb.writer.startSegment();
       await logdb.writer.commit();
       return { logdb, recovered: logdb.recovery };
     } catch (error) {
@@ -133,7 +141,6 @@ export class LogDB implements GroupSource {
       checkCount(groupId, 'group id');
       const stored = planLocalSnapshot(this.groupsById.get(groupId), groupId, snapshot);
       return () => {
-        this.rotateIfFull();
         this.writer.append(encodeSnapshot('createSnapshot', groupId, stored));
         this.groupsById.get(groupId)!.snapshot = stored;
       };
@@ -146,7 +153,6 @@ export class LogDB implements GroupSource {
       checkCount(groupId, 'group id');
       const term = planCompact(this.groupsById.get(groupId), groupId, index);
       return () => {
-        this.rotateIfFull();
         this.writer.append(encodeCompact(groupId, index, term));
         this.groupsById.get(groupId)!.compact(index, term);
         this.writer.markShrink();
@@ -161,7 +167,6 @@ export class LogDB implements GroupSource {
       return () => {
         const group = this.groupsById.get(groupId);
         if (group === undefined) return;
-        this.rotateIfFull();
         this.writer.append(encodeRemoveGroup(groupId));
         group.dropLog();
         this.groupsById.delete(groupId);
@@ -184,6 +189,12 @@ export class LogDB implements GroupSource {
   groups(): number[] {
     this.checkUsable('list groups');
     return [...this.groupsById.keys()].sort((a, b) => a - b);
+  }
+
+  /** Whether the group has state (cheaper than groups().includes()). */
+  hasGroup(groupId: number): boolean {
+    this.checkUsable('look up a group');
+    return this.groupsById.has(groupId);
   }
 
   stats(): LogDBStats {
@@ -232,6 +243,8 @@ export class LogDB implements GroupSource {
     let apply: () => void;
     try {
       this.checkUsable(what);
+      const pendingBytes = this.writer.pendingBytes;
+      if (pendingBytes > PENDING_BYTES_MAX) throw new LogDBOverloadedError(pendingBytes, PENDING_BYTES_MAX);
       apply = prepare();
     } catch (error) {
       return Promise.reject(error);
@@ -247,7 +260,6 @@ export class LogDB implements GroupSource {
   private applyUpdate(update: PlannedUpdate): void {
     const { groupId, snapshot, entries, hardState } = update;
     if (snapshot === undefined && (entries === undefined || entries.length === 0) && hardState === undefined) return;
-    this.rotateIfFull();
     let group = this.groupsById.get(groupId);
     if (group === undefined) {
       group = new GroupState(groupId, this.cache);
@@ -280,17 +292,12 @@ export class LogDB implements GroupSource {
     }
   }
 
-  private rotateIfFull(): void {
-    if (this.writer.needsRotation()) this.rotate();
-  }
-
-  /** Starts the next segment with a checkpoint of every group, so it can be replayed on its own. */
-  private rotate(): void {
-    this.writer.startSegment((segment) => [
+  /** The first records of a new segment: a checkpoint of every group, so it can be replayed on its own. */
+  private segmentRecords(segment: number): Buffer[] {
+    return [
       encodeSegmentStart(FORMAT_VERSION, segment, this.groupsById.size),
       ...[...this.groupsById].map(([groupId, group]) => encodeCheckpoint(groupId, group.checkpoint())),
-    ]);
-    this.writer.markShrink();
+    ];
   }
 
   /** The oldest segment any group still needs: the one holding its oldest live entry, or the active one. */

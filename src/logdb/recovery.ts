@@ -7,14 +7,15 @@
  * are removed unread. Every segment starts with a checkpoint of all groups, so replay can start at any
  * segment: the first one's checkpoint creates the groups, later checkpoints are checked against the replay.
  *
- * Damage: a bad record in the last segment is the torn tail of the batch in flight at the crash and is
- * truncated away (reported), unless more bytes follow it than one unsynced write can leave, which means
- * synced data is damaged. A bad record in any earlier segment, a record that contradicts the log, or an
+ * Damage: a bad record, or records without the commit record that closes their batch, at the end of
+ * the last segment are the torn tail of the batch in flight at the crash: the segment is truncated after
+ * the last complete batch (reported), unless more bytes follow a bad record than one unsynced write can
+ * leave, which means synced data is damaged. A bad record in any earlier segment, a record that contradicts the log, or an
  * entry that is needed but was in a missing segment refuses the start with CorruptLogError.
  */
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { DecodeError, decodeRecord, parseFrame, type WalRecord } from './codec.js';
+import { DecodeError, decodeRecord, parseFrame } from './codec.js';
 import { UNSYNCED_BYTES_MAX } from './constants.js';
 import { CorruptLogError } from './errors.js';
 import type { CacheAccounting, GroupState } from './group-state.js';
@@ -47,12 +48,11 @@ export function recoverLog(dir: string, cache: CacheAccounting): RecoveredLog {
     const segment = run[i]!;
     const file = join(dir, segmentFileName(segment));
     const buffer = readFileSync(file);
-    const outcome = replaySegment(new SegmentReplay(segment, groups, cache, i === 0), buffer, file);
-    const intact = outcome.badAt === undefined && outcome.checkpointComplete;
-    if (!intact) {
-      if (i !== run.length - 1) throw new CorruptLogError(`${outcome.reason} in a segment that is not the last one`, { file, offset: outcome.badAt ?? buffer.length });
-      // A segment whose checkpoint is incomplete never acknowledged anything, but if it is the first
-      // replayed one (and not segment 1), older segments were deleted because of it: it was synced.
+    const outcome = replaySegment(new SegmentReplay(segment, { groups, cache, first: i === 0 }), buffer, file);
+    if (outcome.committedEnd !== buffer.length) {
+      if (i !== run.length - 1) throw new CorruptLogError(`${outcome.reason} in a segment that is not the last one`, { file, offset: outcome.badAt ?? outcome.committedEnd });
+      // A segment without a complete first batch (its checkpoint) never acknowledged anything, but if it
+      // is the first replayed one (and not segment 1), older segments were deleted after it was synced.
       const removable = i > 0 || segment === 1;
       truncation = repairTail(file, buffer.length, outcome, removable);
     }
@@ -73,35 +73,32 @@ export function recoverLog(dir: string, cache: CacheAccounting): RecoveredLog {
 /** Walks the records of one segment until its end or its first bad record. */
 function replaySegment(replay: SegmentReplay, buffer: Buffer, file: string): SegmentOutcome {
   let position = 0;
+  let committedEnd = 0;
   while (position < buffer.length) {
-    let record: WalRecord;
-    let totalBytes: number;
     try {
       const frame = parseFrame(buffer, position);
-      if (!frame.ok) return { badAt: position, reason: frame.reason, checkpointComplete: replay.checkpointComplete };
-      record = decodeRecord(frame.type, frame.groupId, frame.payload);
-      totalBytes = frame.totalBytes;
-      replay.apply(record, { segment: replay.segment, position, length: totalBytes });
+      if (!frame.ok) return { badAt: position, committedEnd, reason: frame.reason };
+      const record = decodeRecord(frame.type, frame.groupId, frame.payload);
+      position += frame.totalBytes;
+      if (replay.read(record, { segment: replay.segment, position: position - frame.totalBytes, length: frame.totalBytes })) committedEnd = position;
     } catch (error) {
       if (error instanceof DecodeError) throw new CorruptLogError(error.message, { file, offset: position });
       throw error;
     }
-    position += totalBytes;
   }
-  const reason = replay.checkpointComplete ? 'end of segment' : 'segment ends inside its checkpoint';
-  return { badAt: undefined, reason, checkpointComplete: replay.checkpointComplete };
+  return { badAt: undefined, committedEnd, reason: 'incomplete batch (no commit record)' };
 }
 
-/** Cuts the torn tail off the last segment, or removes the segment if nothing usable precedes the damage. */
+/** Cuts the torn tail off the last segment, or removes the segment if it has no complete batch. */
 function repairTail(file: string, size: number, outcome: SegmentOutcome, removable: boolean): TailTruncation {
-  const offset = outcome.badAt ?? size;
-  if (size - offset > UNSYNCED_BYTES_MAX) {
-    throw new CorruptLogError(`${outcome.reason}, followed by ${size - offset} bytes: more than one unsynced write (${UNSYNCED_BYTES_MAX} bytes) can leave, so acknowledged records may be damaged`, { file, offset });
+  const { badAt, committedEnd: offset, reason } = outcome;
+  if (badAt !== undefined && size - badAt > UNSYNCED_BYTES_MAX) {
+    throw new CorruptLogError(`${reason}, followed by ${size - badAt} bytes: more than one unsynced write (${UNSYNCED_BYTES_MAX} bytes) can leave, so acknowledged records may be damaged`, { file, offset: badAt });
   }
-  if (!outcome.checkpointComplete) {
-    if (!removable) throw new CorruptLogError(`${outcome.reason}: the first replayed segment has an incomplete checkpoint`, { file, offset });
+  if (offset === 0) {
+    if (!removable) throw new CorruptLogError(`${reason}: the first replayed segment has no complete checkpoint`, { file, offset: badAt ?? 0 });
     unlinkSync(file);
-    return { segment: file, offset, truncatedBytes: size, reason: outcome.reason, segmentRemoved: true };
+    return { segment: file, offset, truncatedBytes: size, reason, segmentRemoved: true };
   }
   const fd = openSync(file, 'r+');
   try {
@@ -110,7 +107,7 @@ function repairTail(file: string, size: number, outcome: SegmentOutcome, removab
   } finally {
     closeSync(fd);
   }
-  return { segment: file, offset, truncatedBytes: size - offset, reason: outcome.reason, segmentRemoved: false };
+  return { segment: file, offset, truncatedBytes: size - offset, reason, segmentRemoved: false };
 }
 
 function verifyNoMissingEntries(groups: ReadonlyMap<number, GroupState>, firstSegment: number | undefined): void {

@@ -1,7 +1,9 @@
 /**
- * Replay of one segment's records into the groups' state. Records passed their checksum, so anything
- * that contradicts the log here is corruption (or a bug), reported as DecodeError and turned into
- * CorruptLogError with the file and offset by the caller.
+ * Replay of one segment's records into the groups' state. Records are held back until the commit record
+ * that closes their batch, then applied together: a batch without its commit record was never
+ * acknowledged and is dropped whole. Records passed their checksum, so anything that contradicts the log
+ * here is corruption (or a bug), reported as DecodeError and turned into CorruptLogError with the file
+ * and offset by the caller.
  */
 import { DecodeError, type GroupCheckpoint, type WalRecord } from './codec.js';
 import { FORMAT_VERSION } from './constants.js';
@@ -11,29 +13,54 @@ import { GroupState, type CacheAccounting, type RecordLocation } from './group-s
 export interface SegmentOutcome {
   /** Offset of the first bad record, if replay stopped at one. */
   readonly badAt: number | undefined;
+  /** End of the last complete batch: everything after it is dropped. */
+  readonly committedEnd: number;
   readonly reason: string;
-  readonly checkpointComplete: boolean;
 }
 
-type OperationRecord = Exclude<WalRecord, { kind: 'segmentStart' | 'checkpoint' }>;
+type OperationRecord = Exclude<WalRecord, { kind: 'segmentStart' | 'checkpoint' | 'commit' }>;
 
 export class SegmentReplay {
   private expectedCheckpoints: number | undefined;
   private readonly checkpointed = new Set<number>();
+  private batch: { record: WalRecord; location: RecordLocation }[] = [];
 
-  /** `first`: this is the first replayed segment, whose checkpoint creates the groups. */
+  private readonly groups: Map<number, GroupState>;
+  private readonly cache: CacheAccounting;
+  /** This is the first replayed segment: its checkpoint creates the groups. */
+  private readonly first: boolean;
+
   constructor(
     readonly segment: number,
-    private readonly groups: Map<number, GroupState>,
-    private readonly cache: CacheAccounting,
-    private readonly first: boolean,
-  ) {}
+    context: { groups: Map<number, GroupState>; cache: CacheAccounting; first: boolean },
+  ) {
+    this.groups = context.groups;
+    this.cache = context.cache;
+    this.first = context.first;
+  }
 
   get checkpointComplete(): boolean {
     return this.expectedCheckpoints !== undefined && this.checkpointed.size === this.expectedCheckpoints;
   }
 
-  apply(record: WalRecord, location: RecordLocation): void {
+  /** Takes the next record; returns true when it was a commit record and its batch has been applied. */
+  read(record: WalRecord, location: RecordLocation): boolean {
+    // Checked at once, not at the commit: a segment of another format must not pass for a torn one.
+    if (record.kind === 'segmentStart' && record.version !== FORMAT_VERSION) throw new DecodeError(`format version ${record.version}, expected ${FORMAT_VERSION}`);
+    if (record.kind !== 'commit') {
+      this.batch.push({ record, location });
+      return false;
+    }
+    if (record.recordCount !== this.batch.length) throw new DecodeError(`commit record counts ${record.recordCount} records, the batch has ${this.batch.length}`);
+    const batch = this.batch;
+    this.batch = [];
+    for (const { record: r, location: l } of batch) this.apply(r, l);
+    if (!this.checkpointComplete) throw new DecodeError('the first batch of the segment is not its complete checkpoint');
+    return true;
+  }
+
+  private apply(record: WalRecord, location: RecordLocation): void {
+    if (record.kind === 'commit') throw new DecodeError('nested commit record');
     if (this.expectedCheckpoints === undefined) return this.start(record);
     if (!this.checkpointComplete) {
       if (record.kind !== 'checkpoint') throw new DecodeError(`${record.kind} record inside the segment's checkpoint`);

@@ -46,8 +46,8 @@ export class TestIO implements LogIO {
   }
 
   async fdatasync(fd: number): Promise<void> {
-    if (this.failSyncAfter !== undefined && this.failSyncAfter-- <= 0) throw Object.assign(new Error('injected EIO on fdatasync'), { code: 'EIO' });
     if (this.syncDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.syncDelayMs));
+    if (this.failSyncAfter !== undefined && this.failSyncAfter-- <= 0) throw Object.assign(new Error('injected EIO on fdatasync'), { code: 'EIO' });
     this.syncs++;
     await nodeLogIO.fdatasync(fd);
   }

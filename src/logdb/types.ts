@@ -32,12 +32,12 @@ export interface LocalSnapshot {
 export interface TailTruncation {
   /** Path of the segment file. */
   readonly segment: string;
-  /** Offset where the first bad record started (the file now ends there, or was removed if 0 bytes of it were usable). */
+  /** Where the file now ends: after the last batch whose commit record is intact (0 if the segment was removed). */
   readonly offset: number;
   readonly truncatedBytes: number;
-  /** Why the record was rejected, e.g. "checksum mismatch". */
+  /** Why replay stopped, e.g. "checksum mismatch" or "incomplete batch (no commit record)". */
   readonly reason: string;
-  /** True when the whole segment was removed because its header or checkpoint was incomplete. */
+  /** True when the whole segment was removed because not even its first batch (its checkpoint) was complete. */
   readonly segmentRemoved: boolean;
 }
 

@@ -5,12 +5,17 @@
  * batch is ever in flight, so the unsynced tail of the log is at most one batch (split into writes of at
  * most UNSYNCED_BYTES_MAX, each followed by its fdatasync).
  *
+ * Each batch ends with a commit record, and a batch never spans two segments: segments are rotated when a
+ * batch is taken for writing, after its commit record, with a checkpoint of the state at that moment. So
+ * recovery can apply whole batches only, and every save() is recovered entirely or not at all.
+ *
  * Any I/O error is fatal: the failing batch and everything queued behind it are rejected and every later
  * call is refused, because after a failed fdatasync the kernel may already have dropped the dirty pages.
  */
 import { close, open } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodeCommit } from './codec.js';
 import { UNSYNCED_BYTES_MAX } from './constants.js';
 import { LogDBFailedError } from './errors.js';
 import type { RecordLocation } from './group-state.js';
@@ -26,6 +31,8 @@ interface Chunk {
   readonly position: number;
   readonly buffers: Buffer[];
   bytes: number;
+  /** Records appended since the chunk's last commit record. */
+  uncommitted: number;
 }
 
 /** Everything appended between two flushes. */
@@ -67,6 +74,8 @@ class Batch {
 
 /** What the writer needs from the logdb that owns it. */
 export interface WriterHooks {
+  /** The first records of a new segment: its segment start and a checkpoint of every group, as of now. */
+  segmentRecords(segment: number): Buffer[];
   /** The first segment still needed by some group, computed when a shrinking batch is taken for writing. */
   firstNeededSegment(): number;
   /** A batch is written (its entries can be read back from the file): the cache may evict them. */
@@ -82,6 +91,16 @@ export interface WriterCounters {
   bytesWritten: number;
 }
 
+/** How a WalWriter is set up. */
+export interface WalWriterOptions {
+  readonly dir: string;
+  readonly io: LogIO;
+  readonly segmentBytesTarget: number;
+  readonly hooks: WriterHooks;
+  /** The segments recovery kept, ascending; the first append must follow a startSegment(). */
+  readonly existingSegments: readonly number[];
+}
+
 export class WalWriter {
   readonly counters: WriterCounters = { writes: 0, syncs: 0, bytesWritten: 0 };
   /** Segment files that exist (created and not deleted), ascending. */
@@ -91,18 +110,15 @@ export class WalWriter {
   private activeEnd: number;
   private writeFd: number | undefined;
   private pending: Batch;
-  private flushing: Promise<void> | undefined;
+  /** The flush loop is running (set and cleared synchronously by the loop itself). */
+  private flushing = false;
+  /** The last flush loop started, for close() to wait on. */
+  private loop: Promise<void> = Promise.resolve();
   private scheduled = false;
   private failure: LogDBFailedError | undefined;
 
-  /** `existing` are the segments recovery kept; the first append must follow a startSegment(). */
-  constructor(
-    private readonly dir: string,
-    private readonly io: LogIO,
-    private readonly segmentBytesTarget: number,
-    private readonly hooks: WriterHooks,
-    existing: readonly number[],
-  ) {
+  constructor(private readonly options: WalWriterOptions) {
+    const existing = options.existingSegments;
     this.segments = [...existing];
     this.activeSegment = existing.length === 0 ? 0 : existing[existing.length - 1]!;
     this.activeEnd = Number.POSITIVE_INFINITY; // forces startSegment() before the first record
@@ -114,6 +130,11 @@ export class WalWriter {
     return this.pending.seq;
   }
 
+  /** Bytes appended but not yet taken for writing. */
+  get pendingBytes(): number {
+    return this.pending.bytes;
+  }
+
   get active(): number {
     return this.activeSegment;
   }
@@ -122,18 +143,15 @@ export class WalWriter {
     return this.failure;
   }
 
-  /** The active segment is full: the caller should start the next one (between two group updates). */
-  needsRotation(): boolean {
-    return this.activeEnd >= this.segmentBytesTarget;
-  }
-
-  /** Starts segment active+1; `firstRecords(segment)` gives its segment start and checkpoint records. */
-  startSegment(firstRecords: (segment: number) => Buffer[]): void {
+  /** Starts segment active+1 in the current batch (used when opening: the recovered segments are never appended to). */
+  startSegment(): void {
     const segment = this.activeSegment + 1;
-    this.pending.chunks.push({ segment, create: true, position: 0, buffers: [], bytes: 0 });
+    this.pending.chunks.push({ segment, create: true, position: 0, buffers: [], bytes: 0, uncommitted: 0 });
     this.activeSegment = segment;
     this.activeEnd = 0;
-    for (const record of firstRecords(segment)) this.append(record);
+    for (const record of this.options.hooks.segmentRecords(segment)) this.append(record);
+    this.sealChunk();
+    this.pending.shrinks = true;
   }
 
   /** Queues a record in the current batch and returns where it will lie. */
@@ -142,14 +160,33 @@ export class WalWriter {
     assertInvariant(Number.isFinite(this.activeEnd), () => 'append before the first segment was started');
     let chunk = this.pending.chunks[this.pending.chunks.length - 1];
     if (chunk === undefined || chunk.segment !== this.activeSegment) {
-      chunk = { segment: this.activeSegment, create: false, position: this.activeEnd, buffers: [], bytes: 0 };
+      chunk = { segment: this.activeSegment, create: false, position: this.activeEnd, buffers: [], bytes: 0, uncommitted: 0 };
       this.pending.chunks.push(chunk);
     }
     const location = { segment: this.activeSegment, position: this.activeEnd, length: record.length };
     chunk.buffers.push(record);
     chunk.bytes += record.length;
+    chunk.uncommitted++;
     this.activeEnd += record.length;
     return location;
+  }
+
+  /** Ends the records of the current batch with a commit record. */
+  private sealChunk(): void {
+    const chunk = this.pending.chunks[this.pending.chunks.length - 1];
+    if (chunk === undefined || chunk.uncommitted === 0) return;
+    const count = chunk.uncommitted;
+    this.append(encodeCommit(count));
+    chunk.uncommitted = 0;
+  }
+
+  /** Closes the current batch for writing; rotates to a new segment after it if the active one is full. */
+  private takeBatch(): Batch {
+    this.sealChunk();
+    if (this.pending.bytes > 0 && this.activeEnd >= this.options.segmentBytesTarget) this.startSegment();
+    const batch = this.pending;
+    this.pending = new Batch(batch.seq + 1);
+    return batch;
   }
 
   /** Marks the current batch as one that may let older segments be deleted once it is durable. */
@@ -161,12 +198,12 @@ export class WalWriter {
   commit(): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const promise = this.pending.promise();
-    if (this.flushing === undefined && !this.scheduled) {
+    if (!this.flushing && !this.scheduled) {
       this.scheduled = true;
       // A microtask lets every save() of the current synchronous run of code join this batch.
       queueMicrotask(() => {
         this.scheduled = false;
-        if (this.flushing === undefined) this.flushing = this.flushLoop();
+        if (!this.flushing) this.loop = this.flushLoop();
       });
     }
     return promise;
@@ -183,26 +220,26 @@ export class WalWriter {
 
   /** Waits for the flush loop to go idle, then closes the write descriptor. */
   async close(): Promise<void> {
-    while (this.flushing !== undefined || this.scheduled) await (this.flushing ?? Promise.resolve());
+    while (this.flushing || this.scheduled) await (this.flushing ? this.loop : Promise.resolve());
     if (this.writeFd !== undefined) await closeFd(this.writeFd);
     this.writeFd = undefined;
   }
 
   private async flushLoop(): Promise<void> {
+    this.flushing = true;
     try {
       while (this.failure === undefined && (this.pending.bytes > 0 || this.pending.awaited)) {
-        const batch = this.pending;
-        this.pending = new Batch(batch.seq + 1);
+        const batch = this.takeBatch();
         // The in-memory state now reflects exactly this batch and those before it, so this is what
         // will be needed once the batch is durable.
-        const firstNeeded = batch.shrinks ? this.hooks.firstNeededSegment() : 0;
+        const firstNeeded = batch.shrinks ? this.options.hooks.firstNeededSegment() : 0;
         try {
           await this.writeBatch(batch);
         } catch (error) {
           batch.reject(this.fail('write or fdatasync of the WAL', error));
           return;
         }
-        this.hooks.batchWritten(batch.seq);
+        this.options.hooks.batchWritten(batch.seq);
         batch.resolve();
         try {
           await this.deleteSegmentsBefore(firstNeeded);
@@ -212,7 +249,7 @@ export class WalWriter {
         }
       }
     } finally {
-      this.flushing = undefined;
+      this.flushing = false;
     }
   }
 
@@ -221,22 +258,22 @@ export class WalWriter {
       if (chunk.create) await this.createSegment(chunk.segment);
       let position = chunk.position;
       for (const piece of splitPieces(chunk.buffers)) {
-        await this.io.writev(this.writeFd!, piece.buffers, position);
+        await this.options.io.writev(this.writeFd!, piece.buffers, position);
         this.counters.writes++;
-        await this.io.fdatasync(this.writeFd!);
+        await this.options.io.fdatasync(this.writeFd!);
         this.counters.syncs++;
         position += piece.bytes;
         this.counters.bytesWritten += piece.bytes;
       }
       // A new file's directory entry must be durable before anything in it is acknowledged.
-      if (chunk.create) await this.io.fsyncDir(this.dir);
+      if (chunk.create) await this.options.io.fsyncDir(this.options.dir);
     }
   }
 
   private async createSegment(segment: number): Promise<void> {
     if (this.writeFd !== undefined) await closeFd(this.writeFd);
     this.writeFd = undefined;
-    this.writeFd = await openFd(join(this.dir, segmentFileName(segment)), 'wx');
+    this.writeFd = await openFd(join(this.options.dir, segmentFileName(segment)), 'wx');
     this.segments.push(segment);
   }
 
@@ -246,10 +283,10 @@ export class WalWriter {
     while (count < this.segments.length && this.segments[count]! < firstNeeded && this.segments[count]! < this.activeSegment) count++;
     if (count === 0) return;
     for (const segment of this.segments.splice(0, count)) {
-      this.hooks.segmentDeleted(segment);
-      await unlink(join(this.dir, segmentFileName(segment)));
+      this.options.hooks.segmentDeleted(segment);
+      await unlink(join(this.options.dir, segmentFileName(segment)));
     }
-    await this.io.fsyncDir(this.dir);
+    await this.options.io.fsyncDir(this.options.dir);
   }
 }
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProposalDroppedError } from './errors.js';
+import { SeededRandom } from './prng.js';
+import { RaftNode } from './raft-node.js';
 import { TestCluster } from './sim/harness.js';
 
 /** Proposes a membership change on the leader and lets it commit and apply everywhere. */
@@ -79,6 +81,19 @@ describe('membership changes (Raft thesis §4, one server at a time)', () => {
     c.tickAll(2);
     assert.deepEqual(c.appliedTexts(leader === 2 ? 3 : 2), ['new-era']);
     assert.equal(c.node(1).role, 'follower');
+  });
+
+  it('a node restarted with a durable applied index past a conf change keeps that change', () => {
+    // Proves: membership is rebuilt from the snapshot plus the conf changes up to the configured applied index.
+    const c = new TestCluster({ voters: [1, 2, 3], spares: [4] });
+    c.elect(1);
+    change(c, 1, 'addLearner', 4);
+    c.propose(1, 'x');
+    const n2 = c.get(2);
+    const applied = n2.node.status().applied;
+    const restarted = new RaftNode({ id: 2, storage: n2.storage, random: new SeededRandom(1), applied });
+    assert.deepEqual(restarted.confState(), { voters: [1, 2, 3], learners: [4] });
+    assert.ok(!restarted.hasReady() || restarted.ready().committedEntries.length === 0, 'applied entries are not handed out again');
   });
 
   it('only one membership change may be in flight at a time', () => {

@@ -3,9 +3,8 @@
  * before serving), then the API listener; stops gracefully on request.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { join } from "node:path";
-import { SingleNodeEngine } from "../engine/single-node.js";
 import type { Engine } from "../engine/engine.js";
+import { openRaftNode, type RaftSettings } from "./raft-node.js";
 import { createApiServer } from "./api-server.js";
 import { listen, shutdown, type TlsFiles } from "./listen.js";
 import { persistentNodeName } from "./node-identity.js";
@@ -23,11 +22,7 @@ export interface NodeLog {
 }
 
 export interface LeaderSettings {
-  readonly nodeId: number;
-  readonly raftAddress: string;
-  readonly nodeHostDir: string;
-  readonly stateMachineDir: string;
-  readonly maxInMemoryLogBytes: number;
+  readonly raft: RaftSettings;
   readonly clusterName: string;
   readonly nodeName: string;
   readonly api: {
@@ -50,27 +45,24 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-export async function startLeader(settings: LeaderSettings, log: NodeLog): Promise<RunningNode> {
-  const engine = new SingleNodeEngine({
-    nodeId: settings.nodeId,
-    metadataDir: join(settings.nodeHostDir, "metadata"),
-    stateMachineDir: settings.stateMachineDir,
-    maxInMemoryLogBytes: settings.maxInMemoryLogBytes,
-    log: (level, message, fields) => log[level](message, fields),
-  });
+export async function startLeader(settings: LeaderSettings, log: NodeLog, onFatal: (error: Error) => void): Promise<RunningNode> {
+  const nodeName = persistentNodeName(settings.raft.nodeHostDir, settings.nodeName);
+  let raftNode;
   try {
-    await engine.start();
+    raftNode = await openRaftNode(settings.raft, log, onFatal, { name: nodeName, apiAddress: settings.api.advertiseAddress });
   } catch (error) {
     throw new Error(`failed to start engine: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const engine = raftNode.engine;
   const identity = {
-    nodeId: settings.nodeId,
-    nodeName: persistentNodeName(settings.nodeHostDir, settings.nodeName),
+    nodeId: settings.raft.nodeId,
+    nodeName,
     clusterName: settings.clusterName,
-    raftAddress: settings.raftAddress,
+    raftAddress: settings.raft.raftAddress,
     advertiseAddress: settings.api.advertiseAddress,
     version: VERSION,
     renderedConfig: settings.renderedConfig,
+    members: () => raftNode.liveMembers(),
   };
   const apiServer = createApiServer(engine, identity, {
     tablesEnabled: settings.tablesEnabled,
@@ -83,16 +75,16 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog): Promi
   try {
     apiAddress = await listen(apiServer, settings.api.address, settings.api.tls);
   } catch (error) {
-    await engine.close();
+    await raftNode.close();
     throw new Error(`failed to create API server: ${error instanceof Error ? error.message : String(error)}`);
   }
   log.info("API listening", { address: apiAddress, tables: engine.listTables().length });
-  return { apiAddress, engine, stop: () => stopNode([apiServer], engine, log) };
+  return { apiAddress, engine, stop: () => stopNode([apiServer], raftNode.close, log) };
 }
 
-async function stopNode(servers: grpc.Server[], engine: Engine, log: NodeLog): Promise<void> {
+async function stopNode(servers: grpc.Server[], closeEngine: () => Promise<void>, log: NodeLog): Promise<void> {
   log.info("shutting down");
   await Promise.all(servers.map((server) => shutdown(server, SHUTDOWN_GRACE_MS)));
-  await engine.close();
+  await closeEngine();
   log.info("stopped");
 }

@@ -77,12 +77,15 @@ export class LeaderProcess {
    * Starts a single-node leader on free loopback ports with its data under `dataDir`, and waits until
    * its API answers connections.
    */
-  static async start(dataDir: string, extraArgs: string[] = [], options: { apiPort?: number } = {}): Promise<LeaderProcess> {
+  static async start(dataDir: string, extraArgs: string[] = [], options: { apiPort?: number; raftPort?: number; waitForApi?: boolean } = {}): Promise<LeaderProcess> {
     const apiPort = options.apiPort ?? (await freePort());
     const apiAddress = `http://127.0.0.1:${apiPort}`;
     const args = [
       ARMADA_BIN, "leader",
-      `--raft.address=127.0.0.1:${await freePort()}`,
+      `--raft.address=127.0.0.1:${options.raftPort ?? (await freePort())}`,
+      // Short Raft timing keeps elections quick in tests (tick 30 ms, elections after 300–600 ms).
+      "--raft.rtt=30ms",
+      "--raft.election-rtt=10",
       `--raft.node-host-dir=${join(dataDir, "raft")}`,
       `--raft.state-machine-dir=${join(dataDir, "state-machine")}`,
       `--api.address=${apiAddress}`,
@@ -94,7 +97,7 @@ export class LeaderProcess {
     ];
     const child = spawn(process.execPath, args, { env: isolatedEnv(), stdio: ["ignore", "pipe", "pipe"] });
     const leader = new LeaderProcess(child, apiAddress, dataDir);
-    await leader.waitForLog(/API listening/, 20_000);
+    if (options.waitForApi !== false) await leader.waitForLog(/API listening/, 20_000);
     return leader;
   }
 
@@ -125,5 +128,62 @@ export class LeaderProcess {
     const exited = new Promise<number | null>((resolve) => this.child.once("exit", (code) => resolve(code)));
     process.kill(this.pid, signal);
     return exited;
+  }
+}
+
+/** The ports of one node of a test cluster. */
+export interface ClusterNodePorts {
+  readonly nodeId: number;
+  readonly apiPort: number;
+  readonly raftPort: number;
+}
+
+/** A leader cluster of real processes on loopback, each node with its own data directory. */
+export class TestCluster {
+  readonly nodes: (LeaderProcess | null)[];
+
+  private constructor(readonly ports: ClusterNodePorts[], readonly dataDirs: string[], readonly extraArgs: string[]) {
+    this.nodes = ports.map(() => null);
+  }
+
+  /** Picks ports and directories for `size` nodes and starts them all. */
+  static async start(size: number, extraArgs: string[] = []): Promise<TestCluster> {
+    const ports: ClusterNodePorts[] = [];
+    for (let nodeId = 1; nodeId <= size; nodeId++) ports.push({ nodeId, apiPort: await freePort(), raftPort: await freePort() });
+    const cluster = new TestCluster(ports, ports.map(() => tempDir()), extraArgs);
+    await Promise.all(ports.map((_, i) => cluster.startNode(i)));
+    return cluster;
+  }
+
+  get initialMembers(): string {
+    return this.ports.map((p) => `${p.nodeId}=127.0.0.1:${p.raftPort}`).join(",");
+  }
+
+  apiAddress(index: number): string {
+    return `http://127.0.0.1:${this.ports[index]!.apiPort}`;
+  }
+
+  /** (Re)starts node `index` on its ports and data directory. */
+  async startNode(index: number): Promise<LeaderProcess> {
+    const ports = this.ports[index]!;
+    const node = await LeaderProcess.start(
+      this.dataDirs[index]!,
+      [`--raft.node-id=${ports.nodeId}`, `--raft.initial-members=${this.initialMembers}`, ...this.extraArgs],
+      { apiPort: ports.apiPort, raftPort: ports.raftPort },
+    );
+    this.nodes[index] = node;
+    return node;
+  }
+
+  /** Stops node `index` with `signal` (SIGKILL by default), by PID. */
+  async stopNode(index: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    await this.nodes[index]?.stop(signal);
+    this.nodes[index] = null;
+  }
+
+  /** Stops every node and removes the data directories. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.nodes.map((_, i) => this.stopNode(i)));
+    for (const dir of this.dataDirs) removeDir(dir);
   }
 }

@@ -75,7 +75,7 @@ export class ByteWriter {
 
   /** Appends a varint length followed by `data`. */
   bytes(data: Uint8Array, field: string): void {
-    this.varint(data.length, `${field} length`);
+    this.varint(data.length, field);
     this.raw(data);
   }
 

@@ -3,7 +3,13 @@
  */
 
 /** Stable machine-readable codes, one per error class. */
-export type TransportErrorCode = "PROTOCOL" | "HANDSHAKE_REJECTED" | "SNAPSHOT_TRANSFER" | "CLOSED" | "INVALID_ARGUMENT";
+export type TransportErrorCode =
+  | "PROTOCOL"
+  | "HANDSHAKE_REJECTED"
+  | "SNAPSHOT_TRANSFER"
+  | "REQUEST_FAILED"
+  | "CLOSED"
+  | "INVALID_ARGUMENT";
 
 /** Base class of every error this folder throws on purpose. */
 export class TransportError extends Error {
@@ -37,6 +43,23 @@ export class HandshakeRejectedError extends TransportError {
 export class SnapshotTransferError extends TransportError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("SNAPSHOT_TRANSFER", message, options);
+  }
+}
+
+/** Why a request to a peer failed. Only `remoteError` means the peer's handler ran and refused. */
+export type RequestFailureReason = "notConnected" | "timeout" | "connectionLost" | "tooManyRequests" | "remoteError";
+
+/**
+ * A request to a peer got no answer, or the peer's handler failed. After `timeout` or `connectionLost` the peer
+ * may or may not have acted on the request; after `notConnected` or `tooManyRequests` it was never sent.
+ */
+export class RequestFailedError extends TransportError {
+  constructor(
+    readonly peerId: number,
+    readonly reason: RequestFailureReason,
+    detail: string,
+  ) {
+    super("REQUEST_FAILED", `Request to node ${peerId} failed (${reason}): ${detail}`);
   }
 }
 

@@ -40,11 +40,15 @@ export const FrameKind = {
   SNAPSHOT_ABORT: 10,
   /** Snapshot receiver → sender: success or failure of the install, with a reason. */
   SNAPSHOT_RESULT: 11,
+  /** Dialer → acceptor: a request for the acceptor's request handler (request-frames.ts). */
+  REQUEST: 12,
+  /** Acceptor → dialer: the answer to a REQUEST. */
+  RESPONSE: 13,
 } as const;
 
 /** One of the FrameKind values. */
 export type FrameKindValue = (typeof FrameKind)[keyof typeof FrameKind];
-const FRAME_KIND_MAX: number = FrameKind.SNAPSHOT_RESULT;
+const FRAME_KIND_MAX: number = FrameKind.RESPONSE;
 
 /** A decoded frame; `payload` may be a view into a network buffer. */
 export interface Frame {

@@ -38,6 +38,8 @@ export class InboundConnection {
   #handler: ChannelHandler | undefined;
   #refused = false;
   #closeReason: string | undefined;
+  /** Closing because of a misbehaving peer is worth a warning; a peer hanging up or our own shutdown is not. */
+  #closeLevel: "info" | "warn" = "info";
   #handshakeTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: net.Socket, host: InboundHost) {
@@ -46,7 +48,7 @@ export class InboundConnection {
     this.remoteAddress = formatHostPort(socket.remoteAddress ?? "unknown", socket.remotePort ?? 0);
     socket.setNoDelay(true);
     const timeoutMs = host.timing.handshakeTimeoutMs;
-    this.#handshakeTimer = setTimeout(() => this.close(`no handshake within ${timeoutMs} ms`), timeoutMs);
+    this.#handshakeTimer = setTimeout(() => this.close(`no handshake within ${timeoutMs} ms`, "warn"), timeoutMs);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("error", (error) => {
       this.#closeReason ??= `connection error: ${error.message}`;
@@ -54,7 +56,7 @@ export class InboundConnection {
     socket.on("close", () => this.#onSocketClosed());
     socket.on("timeout", () => {
       // A paused socket is silent because we stopped reading, not because the peer died.
-      if (!socket.isPaused()) this.close(`nothing received for ${socket.timeout ?? 0} ms`);
+      if (!socket.isPaused()) this.close(`nothing received for ${socket.timeout ?? 0} ms`, "warn");
     });
   }
 
@@ -100,9 +102,12 @@ export class InboundConnection {
     this.#decoder.maxPayloadBytes = bytes;
   }
 
-  /** Closes at once; `reason` appears in the log line. */
-  close(reason: string): void {
-    this.#closeReason ??= reason;
+  /** Closes at once; `reason` appears in the log line, at `level`. */
+  close(reason: string, level: "info" | "warn"): void {
+    if (this.#closeReason === undefined) {
+      this.#closeReason = reason;
+      this.#closeLevel = level;
+    }
     this.#socket.destroy();
   }
 
@@ -117,10 +122,10 @@ export class InboundConnection {
       }
     } catch (error) {
       if (error instanceof TransportError) {
-        this.close(`protocol error: ${error.message}`);
+        this.close(`protocol error: ${error.message}`, "warn");
       } else {
         this.#host.log.error("Bug while handling a peer connection", { remote: this.remoteAddress, peer: this.peerId, error });
-        this.close(`internal error: ${String(error)}`);
+        this.close(`internal error: ${String(error)}`, "warn");
       }
     }
   }
@@ -150,7 +155,8 @@ export class InboundConnection {
     clearTimeout(this.#handshakeTimer);
     const reason = this.#closeReason ?? "closed by the peer";
     if (this.#handler !== undefined) {
-      this.#host.log.info("Peer connection closed", { remote: this.remoteAddress, peer: this.peerId, channel: this.#hello?.channel, reason });
+      const fields = { remote: this.remoteAddress, peer: this.peerId, channel: this.#hello?.channel, reason };
+      this.#host.log[this.#closeLevel]("Peer connection closed", fields);
       this.#handler.onClose();
     } else if (!this.#refused) {
       // Not a peer (or a peer that died mid-handshake): worth a warning, it may be a misconfigured client.

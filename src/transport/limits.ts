@@ -41,6 +41,8 @@ export const SNAPSHOT_CHUNK_FRAME_BYTES_MAX = 1 * MIB;
 export const SNAPSHOT_RECV_BUFFER_BYTES_MAX = 4 * MIB;
 /** Concurrent incoming snapshot transfers; more are refused (the leader retries later). */
 export const SNAPSHOT_RECEIVES_MAX = 4;
+/** Requests awaiting an answer per peer and direction; more are refused at once (tooManyRequests / a "busy" answer). */
+export const REQUESTS_IN_FLIGHT_MAX = 1024;
 /** Inbound connections, handshaking or established, the listener holds at once. */
 export const INBOUND_CONNECTIONS_MAX = 1024;
 

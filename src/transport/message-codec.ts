@@ -177,9 +177,10 @@ export function decodeGroupMessage(reader: ByteReader): GroupMessage {
   const tag = reader.u8("message type");
   const type = TAG_TYPES.get(tag);
   if (type === undefined) throw new TransportProtocolError(`Invalid message type tag ${tag}`);
-  const from = reader.varintIn(`${type}.from`, 1, Number.MAX_SAFE_INTEGER);
-  const to = reader.varintIn(`${type}.to`, 1, Number.MAX_SAFE_INTEGER);
-  const term = reader.varint(`${type}.term`);
+  // Field names are constants: building them per message would cost more than decoding the message.
+  const from = reader.varintIn("from", 1, Number.MAX_SAFE_INTEGER);
+  const to = reader.varintIn("to", 1, Number.MAX_SAFE_INTEGER);
+  const term = reader.varint("term");
   return { groupId, message: BODY_DECODERS[type](reader, { from, to, term }, type) };
 }
 
@@ -235,20 +236,20 @@ function decodeEntry(reader: ByteReader): Entry {
 }
 
 function encodeCampaign(writer: ByteWriter, message: MessageOf<"vote" | "preVote">): void {
-  writer.varint(message.index, `${message.type}.index`);
-  writer.varint(message.logTerm, `${message.type}.logTerm`);
+  writer.varint(message.index, "campaign.index");
+  writer.varint(message.logTerm, "campaign.logTerm");
   encodeBool(writer, message.transfer);
 }
 
 function decodeCampaign(reader: ByteReader, envelope: Envelope, type: MessageType): Message {
-  const index = reader.varint(`${type}.index`);
-  const logTerm = reader.varint(`${type}.logTerm`);
-  const transfer = reader.bool(`${type}.transfer`);
+  const index = reader.varint("campaign.index");
+  const logTerm = reader.varint("campaign.logTerm");
+  const transfer = reader.bool("campaign.transfer");
   return { type: type as "vote" | "preVote", ...envelope, index, logTerm, transfer };
 }
 
 function decodeCampaignResponse(reader: ByteReader, envelope: Envelope, type: MessageType): Message {
-  const reject = reader.bool(`${type}.reject`);
+  const reject = reader.bool("campaign response reject");
   return { type: type as "voteResponse" | "preVoteResponse", ...envelope, reject };
 }
 
@@ -262,7 +263,7 @@ function encodeOptionalBytes(writer: ByteWriter, value: Uint8Array | undefined, 
 }
 
 function decodeOptionalBytes(reader: ByteReader, field: string): Uint8Array | undefined {
-  return reader.bool(`${field} presence`) ? reader.bytes(field, FRAME_PAYLOAD_BYTES_MAX) : undefined;
+  return reader.bool(field) ? reader.bytes(field, FRAME_PAYLOAD_BYTES_MAX) : undefined;
 }
 
 function encodeMembers(writer: ByteWriter, members: readonly number[], field: string): void {

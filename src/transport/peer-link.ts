@@ -15,12 +15,14 @@ import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { formatHostPort, parseHostPort, type HostPort } from "./address.js";
 import { Backoff } from "./backoff.js";
-import { HandshakeRejectedError, TransportError, TransportProtocolError } from "./errors.js";
+import { HandshakeRejectedError, RequestFailedError, TransportArgumentError, TransportError, TransportProtocolError } from "./errors.js";
 import { FrameDecoder, FrameKind, MAGIC, encodeFrame, type Frame } from "./frame.js";
 import { PROTOCOL_VERSION, decodeAccept, decodeReason, encodeHello } from "./handshake.js";
-import { DISCONNECTED_SEND_QUEUE_BYTES_MAX, HANDSHAKE_FRAME_BYTES_MAX, type TransportTiming } from "./limits.js";
+import { DISCONNECTED_SEND_QUEUE_BYTES_MAX, FRAME_PAYLOAD_BYTES_MAX, HANDSHAKE_FRAME_BYTES_MAX, type TransportTiming } from "./limits.js";
 import { RepeatFilter, type TransportLog } from "./log.js";
 import type { GroupMessage } from "./message-codec.js";
+import { PendingRequests } from "./pending-requests.js";
+import { decodeResponse, encodeRequestPrefix } from "./request-frames.js";
 import { SendQueue } from "./send-queue.js";
 
 /** Settings of one outbound link. */
@@ -56,12 +58,15 @@ const TRANSITIONS: { readonly [S in LinkState]: readonly LinkState[] } = {
 };
 
 const PING_FRAME = encodeFrame(FrameKind.PING);
+/** Room for the request id in front of a request body in one frame. */
+const REQUEST_BODY_BYTES_MAX = FRAME_PAYLOAD_BYTES_MAX - 16;
 
 /** The outbound connection to one peer. */
 export class PeerLink {
   readonly peerId: number;
   readonly #options: PeerLinkOptions;
   readonly #queue = new SendQueue();
+  readonly #requests: PendingRequests;
   readonly #backoff: Backoff;
   readonly #failureLog: RepeatFilter;
   readonly #dropLog: RepeatFilter;
@@ -83,6 +88,7 @@ export class PeerLink {
     this.peerId = options.peerId;
     this.#options = options;
     this.#address = parseHostPort(options.address, `address of peer ${options.peerId}`);
+    this.#requests = new PendingRequests(options.peerId);
     this.#backoff = new Backoff(options.timing.backoffBaseMs, options.timing.backoffMaxMs);
     this.#failureLog = new RepeatFilter(options.timing.logRepeatIntervalMs);
     this.#dropLog = new RepeatFilter(options.timing.logRepeatIntervalMs);
@@ -120,6 +126,23 @@ export class PeerLink {
     return true;
   }
 
+  /**
+   * Sends a request on the current connection; resolves with the peer's answer. Fails at once with
+   * RequestFailedError(notConnected) when the link is down: the caller decides whether to retry.
+   */
+  request(payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const socket = this.#state === "ready" ? this.#socket : undefined;
+    if (socket === undefined) {
+      return Promise.reject(new RequestFailedError(this.peerId, "notConnected", `no connection to ${this.#addressText()}`));
+    }
+    if (payload.length > REQUEST_BODY_BYTES_MAX) {
+      return Promise.reject(new TransportArgumentError(`Cannot send a request of ${payload.length} bytes: at most ${REQUEST_BODY_BYTES_MAX}`));
+    }
+    return this.#requests.start(timeoutMs, (requestId) => {
+      socket.write(encodeFrame(FrameKind.REQUEST, Buffer.concat([encodeRequestPrefix(requestId), payload])));
+    });
+  }
+
   /** Points the link at a new address; a current connection or pending retry is replaced by a dial now. */
   setAddress(address: string): void {
     const parsed = parseHostPort(address, `address of peer ${this.peerId}`);
@@ -145,16 +168,22 @@ export class PeerLink {
     };
   }
 
-  /** Closes the connection for good; queued messages are discarded. */
-  close(): void {
+  /** Closes the connection for good (queued messages are discarded); resolves once the socket is closed. */
+  async close(): Promise<void> {
     if (this.#state === "closed") return;
     this.#transition("closed");
     this.#clearTimers();
     clearImmediate(this.#flush);
     this.#flush = undefined;
-    this.#socket?.destroy();
-    this.#socket = undefined;
     this.#queue.clear();
+    this.#requests.failAll("the transport is closing");
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket === undefined || socket.closed) return;
+    await new Promise<void>((resolve) => {
+      socket.once("close", () => resolve());
+      socket.destroy();
+    });
   }
 
   #transition(to: LinkState): void {
@@ -207,7 +236,8 @@ export class PeerLink {
       this.#onReady();
       return;
     }
-    if (frame.kind !== FrameKind.PONG) throw new TransportProtocolError(`Unexpected frame kind ${frame.kind} from the accepting side`);
+    if (frame.kind === FrameKind.RESPONSE) this.#requests.settle(decodeResponse(frame.payload));
+    else if (frame.kind !== FrameKind.PONG) throw new TransportProtocolError(`Unexpected frame kind ${frame.kind} from the accepting side`);
     this.#markSeen();
   }
 
@@ -248,6 +278,7 @@ export class PeerLink {
   #fail(socket: net.Socket, reason: string): void {
     if (socket !== this.#socket) return;
     this.#disconnect(socket);
+    this.#requests.failAll(reason);
     const wasReady = this.#state === "ready";
     if (wasReady && performance.now() - this.#connectedAtMs >= this.#options.timing.backoffResetAfterMs) {
       this.#backoff.reset();

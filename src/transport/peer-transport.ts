@@ -27,7 +27,7 @@ import {
 import { RepeatFilter, SILENT_LOG, type TransportLog } from "./log.js";
 import type { GroupMessage } from "./message-codec.js";
 import { PeerLink } from "./peer-link.js";
-import { RaftChannel } from "./raft-channel.js";
+import { RaftChannel, type RequestHandler } from "./raft-channel.js";
 import { ReceiveDispatcher, type MessageHandler } from "./receive-dispatcher.js";
 import { SnapshotChannel, type SnapshotHandler } from "./snapshot-receiver.js";
 import { SnapshotSendSession } from "./snapshot-sender.js";
@@ -50,6 +50,8 @@ export interface PeerTransportOptions {
   readonly onMessages: MessageHandler;
   /** Installs streamed snapshots; without it incoming snapshot transfers are refused. */
   readonly onSnapshot?: SnapshotHandler;
+  /** Answers peers' requests (see request()); without it every request is answered with an error. */
+  readonly onRequest?: RequestHandler;
   readonly log?: TransportLog;
   /** Overrides of the default timings (tests use short ones). */
   readonly timing?: Partial<TransportTiming>;
@@ -80,6 +82,7 @@ export class PeerTransport {
   readonly #listenAddress: string;
   readonly #recvQueueBytesMax: number;
   readonly #onSnapshot: SnapshotHandler | undefined;
+  readonly #onRequest: RequestHandler | undefined;
   readonly #log: TransportLog;
   readonly #timing: TransportTiming;
   readonly #links = new Map<number, PeerLink>();
@@ -103,6 +106,7 @@ export class PeerTransport {
     this.#listenAddress = options.listenAddress;
     this.#recvQueueBytesMax = options.maxRecvQueueBytes === 0 ? RECV_QUEUE_BYTES_UNLIMITED : options.maxRecvQueueBytes;
     this.#onSnapshot = options.onSnapshot;
+    this.#onRequest = options.onRequest;
     this.#log = options.log ?? SILENT_LOG;
     this.#timing = { ...TIMING_DEFAULTS, ...options.timing };
     this.#misaddressedLog = new RepeatFilter(this.#timing.logRepeatIntervalMs);
@@ -152,7 +156,11 @@ export class PeerTransport {
       });
     });
     server.on("error", (error) => this.#log.error("Raft listener failed", { address: this.#listenAddress, error }));
-    if (this.#state !== "starting") throw new TransportClosedError("start the transport");
+    if (this.#state !== "starting") {
+      // close() ran while we were binding, before the server was listening: it could not close it then.
+      server.close();
+      throw new TransportClosedError("start the transport");
+    }
     this.#state = "started";
     for (const link of this.#links.values()) link.start();
     const bound = server.address() as net.AddressInfo;
@@ -212,6 +220,21 @@ export class PeerTransport {
     }
   }
 
+  /**
+   * Sends `payload` to peer `to`'s onRequest on the Raft connection and resolves with its answer. Rejects with
+   * RequestFailedError: at once when the peer is not connected (notConnected) or too many requests are pending,
+   * later on timeout, loss of the connection, or the handler's own failure (remoteError).
+   */
+  async request(to: number, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    if (this.#state !== "started") throw new TransportClosedError(`send a request to node ${to}`);
+    const link = this.#links.get(to);
+    if (link === undefined) throw new TransportArgumentError(`Cannot send a request to node ${to}: it is not a peer of node ${this.#nodeId}`);
+    if (!(timeoutMs > 0 && timeoutMs <= REQUEST_TIMEOUT_MS_MAX)) {
+      throw new TransportArgumentError(`Invalid request timeout ${timeoutMs} ms: expected 0 < timeout <= ${REQUEST_TIMEOUT_MS_MAX}`);
+    }
+    return link.request(payload, timeoutMs);
+  }
+
   /** Changes a peer's address (the membership is static, but a peer may move, and tests bind port 0). */
   setPeerAddress(peerId: number, address: string): void {
     const link = this.#links.get(peerId);
@@ -243,11 +266,13 @@ export class PeerTransport {
     if (this.#state === "closed") return;
     this.#state = "closed";
     this.#dispatcher.close();
-    for (const link of this.#links.values()) link.close();
+    const closing = [...this.#links.values()].map((link) => link.close());
     for (const session of this.#snapshotSends) session.abort(new TransportClosedError("finish the snapshot transfer"));
-    for (const connection of this.#inbound) connection.close("transport closing");
+    for (const connection of this.#inbound) connection.close("transport closing", "info");
     const server = this.#server;
-    if (server !== undefined && server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // server.close() calls back once every accepted connection has closed as well.
+    if (server !== undefined && server.listening) closing.push(new Promise<void>((resolve) => server.close(() => resolve())));
+    await Promise.all(closing);
     this.#log.info("Raft transport closed", { node: this.#nodeId });
   }
 
@@ -266,7 +291,7 @@ export class PeerTransport {
   #openRaftChannel(connection: InboundConnection, peerId: number): ChannelHandler {
     const previous = this.#raftInbound.get(peerId);
     // The peer reconnected (it restarted, or its side saw the old connection die first): the new one wins.
-    previous?.close("replaced by a newer connection from the same peer");
+    previous?.close("replaced by a newer connection from the same peer", "info");
     this.#raftInbound.set(peerId, connection);
     connection.setMaxPayloadBytes(FRAME_PAYLOAD_BYTES_MAX);
     connection.setIdleTimeout(this.#timing.peerSilenceTimeoutMs);
@@ -282,6 +307,7 @@ export class PeerTransport {
       onClose: () => {
         if (this.#raftInbound.get(peerId) === connection) this.#raftInbound.delete(peerId);
       },
+      onRequest: this.#onRequest,
     });
   }
 
@@ -315,6 +341,9 @@ export class PeerTransport {
     });
   }
 }
+
+/** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
+const REQUEST_TIMEOUT_MS_MAX = 2 ** 31 - 1;
 
 /** Room for the group id and header length around the largest header in a SNAPSHOT_BEGIN frame. */
 const SNAPSHOT_BEGIN_OVERHEAD_BYTES = 32;

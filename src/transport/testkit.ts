@@ -5,10 +5,10 @@
 import net from "node:net";
 import type { Message } from "../raft/index.js";
 import { FrameDecoder, FrameKind, MAGIC, encodeFrame, type Frame, type FrameKindValue } from "./frame.js";
-import { PROTOCOL_VERSION, encodeHello, type Hello } from "./handshake.js";
+import { PROTOCOL_VERSION, encodeAccept, encodeHello, type Hello } from "./handshake.js";
 import { FRAME_PAYLOAD_BYTES_MAX, type TransportTiming } from "./limits.js";
 import type { LogFields, TransportLog } from "./log.js";
-import type { GroupMessage } from "./message-codec.js";
+import { decodeGroupMessages, type GroupMessage } from "./message-codec.js";
 import { PeerTransport, type PeerTransportOptions } from "./peer-transport.js";
 
 /** Timings that keep the suite fast: reconnects within 20–200 ms, dead peers noticed within a second. */
@@ -203,5 +203,47 @@ export class RawClient {
 
   destroy(): void {
     this.socket.destroy();
+  }
+}
+
+/**
+ * A hand-written accepting side: completes the handshake as node `nodeId`, then records every RAFT_BATCH frame.
+ * With `read: false` it stops reading after the handshake, like a peer whose process is stuck.
+ */
+export class FakeAcceptor {
+  readonly frames: GroupMessage[][] = [];
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  address = "";
+
+  constructor(nodeId: number, options: { read: boolean } = { read: true }) {
+    this.#server = net.createServer((socket) => {
+      this.#sockets.add(socket);
+      socket.on("close", () => this.#sockets.delete(socket));
+      socket.on("error", () => {});
+      const decoder = new FrameDecoder({ expectMagic: true, maxPayloadBytes: FRAME_PAYLOAD_BYTES_MAX });
+      socket.on("data", (chunk: Buffer) => {
+        decoder.push(chunk);
+        for (let frame = decoder.next(); frame !== undefined; frame = decoder.next()) {
+          if (frame.kind === FrameKind.HELLO) {
+            socket.write(Buffer.concat([MAGIC, encodeFrame(FrameKind.ACCEPT, encodeAccept(nodeId))]));
+            if (!options.read) socket.pause();
+          } else if (frame.kind === FrameKind.RAFT_BATCH) {
+            this.frames.push(decodeGroupMessages(frame.payload));
+          }
+        }
+      });
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+    this.address = `127.0.0.1:${(this.#server.address() as net.AddressInfo).port}`;
+    return this.address;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 }

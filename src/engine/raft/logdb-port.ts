@@ -24,7 +24,7 @@ export class LogDbPort implements LogStorePort {
   }
 
   hasGroup(groupId: number): boolean {
-    return this.logdb.groups().includes(groupId);
+    return this.logdb.hasGroup(groupId);
   }
 
   storage(groupId: number): RaftStorage {

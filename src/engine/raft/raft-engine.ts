@@ -38,11 +38,19 @@ export interface RaftEngineOptions {
   readonly log: LogStorePort;
   readonly network: NetworkPort;
   readonly logger: { info(m: string, f?: Record<string, unknown>): void; warn(m: string, f?: Record<string, unknown>): void; error(m: string, f?: Record<string, unknown>): void };
+  /** This node's name and advertised API address, answered to peers' info requests. */
+  readonly nodeInfo?: NodeInfo;
   /** Called when the node cannot go on (failed fsync, broken state machine): the process should exit. */
   readonly onFatal: (error: Error) => void;
 }
 
-type ForwardRequest = { kind: "propose"; groupId: number; data: string };
+type ForwardRequest = { kind: "propose"; groupId: number; data: string } | { kind: "info" };
+
+/** What a node tells its peers about itself (for Cluster/MemberList). */
+export interface NodeInfo {
+  readonly name: string;
+  readonly apiAddress: string;
+}
 type ForwardResponse = { index: number; term: number } | { error: string; leaderId?: number };
 
 export class RaftEngine implements Engine, NetworkHandlers {
@@ -125,6 +133,12 @@ export class RaftEngine implements Engine, NetworkHandlers {
     throw new TableNotFoundError(name);
   }
 
+  /** Asks peer `nodeId` for its name and API address. */
+  async peerInfo(nodeId: number, timeoutMs: number): Promise<NodeInfo> {
+    const bytes = await this.options.network.request(nodeId, Buffer.from(JSON.stringify({ kind: "info" })), timeoutMs);
+    return JSON.parse(Buffer.from(bytes).toString("utf8")) as NodeInfo;
+  }
+
   /** Raft status of the metadata group and every table, for Cluster/Status and metrics. */
   metadataStatus(): GroupStatus {
     return groupStatus(this.metadata, this.options.nodeId, METADATA_GROUP_ID, this.catalogue.appliedIndex);
@@ -158,6 +172,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
 
   async onRequest(_from: number, payload: Uint8Array): Promise<Uint8Array> {
     const request = JSON.parse(Buffer.from(payload).toString("utf8")) as ForwardRequest;
+    if (request.kind === "info") return Buffer.from(JSON.stringify(this.options.nodeInfo ?? { name: "", apiAddress: "" }));
     let response: ForwardResponse;
     try {
       const group = this.host.group(request.groupId);

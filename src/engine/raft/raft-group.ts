@@ -61,7 +61,9 @@ export class RaftGroup<R> {
       preVote: options.preVote,
       uncommittedBytesMax: options.uncommittedBytesMax,
       // The state machine is durable: entries it has applied are not handed out again after a restart.
-      applied: Math.max(applied, this.lastSnapshotIndex),
+      // It may be ahead of the log's persisted commit index when a torn log tail was cut off at recovery;
+      // then Raft replays from the commit index and the state machine skips what it already holds.
+      applied: Math.max(Math.min(applied, options.storage.initialState().hardState.commit), this.lastSnapshotIndex),
     });
   }
 

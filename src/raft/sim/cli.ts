@@ -2,13 +2,15 @@
  * Runs many simulator seeds, in parallel on worker threads, and prints a report.
  *
  *   node dist/raft/sim/cli.js --seeds 10000 [--start 1] [--nodes 3|5] [--steps 600] [--workers N]
- *                             [--regime calm|mixed|leaderChurn]
+ *                             [--regime calm|mixed|leaderChurn] [--unsafe skipVoteLogCheck|commitPriorTermEntries]
  *
+ * `--unsafe` runs a deliberately broken Raft, to watch the checkers catch it.
  * Exit status 1 if any seed violates a property; each failing seed is printed with a trace and the
  * command that reproduces it.
  */
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { UnsafeTestingKnobs } from '../config.js';
 import type { Regime } from './params.js';
 import { runSeedWithTraceOnFailure, FAULT_PHASE_TICKS_DEFAULT } from './simulation.js';
 import { addResult, emptySummary, formatSummary, mergeSummary, type SimSummary } from './summary.js';
@@ -20,6 +22,7 @@ interface CliOptions {
   readonly ticks: number;
   readonly workers: number;
   readonly regime: Regime | undefined;
+  readonly unsafe: UnsafeTestingKnobs | undefined;
 }
 
 /** Seeds handed to a worker at a time: small enough to balance load, large enough to keep messages rare. */
@@ -35,7 +38,7 @@ function parseArgs(argv: readonly string[]): CliOptions {
     if (eq > 0) values.set(arg.slice(2, eq), arg.slice(eq + 1));
     else values.set(arg.slice(2), argv[++i] ?? '');
   }
-  const known = new Set(['seeds', 'start', 'nodes', 'steps', 'workers', 'regime']);
+  const known = new Set(['seeds', 'start', 'nodes', 'steps', 'workers', 'regime', 'unsafe']);
   for (const key of values.keys()) if (!known.has(key)) throw new Error(`Unknown option --${key}`);
   const int = (key: string, fallback: number, min: number): number => {
     const raw = values.get(key);
@@ -48,6 +51,10 @@ function parseArgs(argv: readonly string[]): CliOptions {
   if (nodes !== undefined && nodes !== 3 && nodes !== 5) throw new Error(`--nodes must be 3 or 5, got ${nodes}`);
   const regime = values.get('regime');
   if (regime !== undefined && !['calm', 'mixed', 'leaderChurn'].includes(regime)) throw new Error(`--regime must be calm, mixed or leaderChurn`);
+  const unsafe = values.get('unsafe');
+  if (unsafe !== undefined && unsafe !== 'skipVoteLogCheck' && unsafe !== 'commitPriorTermEntries') {
+    throw new Error('--unsafe must be skipVoteLogCheck or commitPriorTermEntries');
+  }
   return {
     seeds: int('seeds', 1000, 1),
     start: int('start', 1, 0),
@@ -55,6 +62,7 @@ function parseArgs(argv: readonly string[]): CliOptions {
     ticks: int('steps', FAULT_PHASE_TICKS_DEFAULT, 1),
     workers: Math.max(1, int('workers', availableParallelism(), 1)),
     regime: regime as Regime | undefined,
+    unsafe: unsafe === undefined ? undefined : { [unsafe]: true },
   };
 }
 
@@ -67,6 +75,7 @@ function runRange(options: CliOptions, from: number, to: number): SimSummary {
       ticks: options.ticks,
       ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
       ...(options.regime === undefined ? {} : { regime: options.regime }),
+      ...(options.unsafe === undefined ? {} : { unsafe: options.unsafe }),
     }));
   }
   return summary;
@@ -117,7 +126,8 @@ function printFailures(summary: SimSummary, options: CliOptions): void {
     for (const t of f.trace) console.log(`  ${t}`);
     const nodes = options.nodes === undefined ? '' : ` --nodes ${options.nodes}`;
     const regime = options.regime === undefined ? '' : ` --regime ${options.regime}`;
-    console.log(`reproduce: node dist/raft/sim/cli.js --seeds 1 --start ${f.seed} --steps ${options.ticks}${nodes}${regime}`);
+    const unsafe = options.unsafe === undefined ? '' : ` --unsafe ${Object.keys(options.unsafe)[0]}`;
+    console.log(`reproduce: node dist/raft/sim/cli.js --seeds 1 --start ${f.seed} --steps ${options.ticks}${nodes}${regime}${unsafe}`);
   }
   console.log(`\nfailing seeds: ${failures.map((f) => f.seed).join(' ')}`);
 }
@@ -138,6 +148,7 @@ async function main(): Promise<void> {
   const header = [
     'Armada Raft simulator',
     `seeds ${options.start}..${options.start + options.seeds - 1}, nodes ${nodes}, ${options.ticks} fault ticks + liveness phase, ${options.workers} worker(s)`,
+    ...(options.unsafe === undefined ? [] : [`DELIBERATELY BROKEN RAFT: ${Object.keys(options.unsafe)[0]}`]),
   ].join('\n');
   console.log(formatSummary(summary, header, seconds));
   if (summary.failures.length > 0) {

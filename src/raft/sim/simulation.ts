@@ -228,8 +228,14 @@ export class Simulation implements NodeHost {
       else if (m.type === 'timeoutNow') this.cover('timeoutNowSent');
       else if (m.type === 'readIndex') this.cover('readsForwarded');
       if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') this.checker.onLeaderMessage(m.from, m.term);
-      for (const d of this.network.route(m, this.now)) {
+      const deliveries = this.network.route(m, this.now);
+      for (const d of deliveries) {
         this.events.push({ time: d.atTime, seq: 0, kind: 'deliver', node: m.to, message: m });
+      }
+      // Half the time the transport notices a snapshot it failed to send and says so (the rest rely on the retry timer).
+      if (m.type === 'snapshot' && deliveries.length === 0 && this.random.chance(0.5)) {
+        this.cover('snapshotFailuresReported');
+        this.nodes[m.from - 1]!.raft?.reportSnapshot(m.to, false);
       }
     }
   }
