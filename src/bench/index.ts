@@ -1,11 +1,12 @@
 /**
- * `npm run bench`: starts a real single-node leader and measures the user API through the typed client:
- * durable Put throughput and latency with many writers, and serializable/linearizable Range throughput.
- * Prints numbers; asserts nothing. Each phase runs for a fixed time and stops itself.
+ * `npm run bench`: starts a real single-node leader, then a real 3-node leader cluster, and measures the
+ * user API through the typed client: durable Put throughput and latency with many writers, and
+ * serializable/linearizable Range throughput. Prints numbers; asserts nothing. Each phase runs for a
+ * fixed time and stops itself.
  */
 import { performance } from "node:perf_hooks";
 import { ArmadaClient } from "../client/index.js";
-import { LeaderProcess, removeDir, tempDir } from "../test-support/process.js";
+import { LeaderProcess, removeDir, tempDir, TestCluster } from "../test-support/process.js";
 
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -42,16 +43,17 @@ function report(result: PhaseResult): void {
   );
 }
 
-async function main(): Promise<void> {
-  const dataDir = tempDir("armada-bench-");
-  const leader = await LeaderProcess.start(dataDir);
-  const clients = Array.from({ length: CONNECTIONS }, () => new ArmadaClient(leader.apiAddress));
+const rate = (result: PhaseResult) => result.ops / result.seconds;
+
+/** Runs the phases against `addresses` (clients spread over them); returns nothing, prints everything. */
+async function runPhases(label: string, addresses: string[]): Promise<void> {
+  const clients = Array.from({ length: CONNECTIONS }, (_, i) => new ArmadaClient(addresses[i % addresses.length]!));
   try {
-    await clients[0]!.createTable("bench");
+    await retry(() => clients[0]!.createTable("bench"));
     const value = Buffer.alloc(128, 7);
     const key = (i: number) => `key-${String(i % KEYS).padStart(6, "0")}`;
-    console.log(`armada single-node leader, ${CONNECTIONS} connections, ${PHASE_MS} ms per phase`);
-    const put = await phase("Put (durable, 128 B)", clients, (client, i) => client.put("bench", key(i), value));
+    console.log(`\n${label}: ${CONNECTIONS} connections, ${PHASE_MS} ms per phase`);
+    const put = await phase("Put (durable, 128 B)", clients, (client, i) => retry(() => client.put("bench", key(i), value)));
     report(put);
     const serializable = await phase("Range serializable (1 key)", clients, (client, i) => client.range("bench", key(i)));
     report(serializable);
@@ -59,11 +61,38 @@ async function main(): Promise<void> {
     report(linearizable);
     const scan = await phase("Range 100 keys", clients, (client, i) => client.range("bench", key(i % (KEYS - 100)), { rangeEnd: "\0", limit: 100 }));
     report(scan);
-    console.log(`ratio serializable reads / durable puts: ${((serializable.ops / serializable.seconds) / (put.ops / put.seconds)).toFixed(2)}`);
+    console.log(`ratio serializable reads / durable puts: ${(rate(serializable) / rate(put)).toFixed(2)}`);
   } finally {
     for (const client of clients) client.close();
+  }
+}
+
+/** Retries while a leader is being elected. */
+async function retry<T>(operation: () => Promise<T>, attempts = 50): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const dataDir = tempDir("armada-bench-");
+  const leader = await LeaderProcess.start(dataDir);
+  try {
+    await runPhases("single-node leader", [leader.apiAddress]);
+  } finally {
     await leader.stop("SIGTERM");
     removeDir(dataDir);
+  }
+  const cluster = await TestCluster.start(3);
+  try {
+    await runPhases("3-node leader cluster (clients spread over all nodes; writes on followers are forwarded)", [0, 1, 2].map((i) => cluster.apiAddress(i)));
+  } finally {
+    await cluster.destroy();
   }
 }
 
