@@ -43,8 +43,10 @@ export function clusterHandlers(engine: Engine, identity: NodeIdentity): Record<
       }
       for (const info of registered) {
         try {
-          const status = engine.table(info.name).status();
+          const table = engine.table(info.name);
+          const status = table.status();
           tables[info.name] = {
+            dbSize: table.dataSizeBytes(),
             leader: String(status.leaderId),
             raftIndex: status.appliedIndex,
             raftTerm: status.term,

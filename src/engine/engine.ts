@@ -37,6 +37,8 @@ export interface TableHandle {
   propose(command: armada.v1.ICommand, options?: WaitOptions): Promise<ApplyResult>;
   /** Linearizable barrier: resolves once this node has applied everything committed before the call. */
   readIndex(options?: WaitOptions): Promise<void>;
+  /** Bytes the local replica's data files take on disk (Cluster/Status `dbSize`). */
+  dataSizeBytes(): number;
   /** The local replica, for serializable reads and snapshots. */
   readonly stateMachine: TableStateMachine;
 }

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { openSync, readdirSync, closeSync, statSync, ftruncateSync } from "node:fs";
+import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ArmadaClient } from "../client/index.js";
 import { TestCluster } from "../test-support/process.js";
@@ -65,9 +65,38 @@ describe("3-node leader cluster", () => {
       last = put.header.revision;
     }
     for (let i = 0; i < 3; i++) assert.equal(await countKeys(client(i), "shared", true), 3, `node ${i + 1} sees every write`);
-    const members = await client(0).memberList();
-    await eventually(async () => (await client(0).memberList()).members.length === 3);
-    assert.ok(members.members.some((m) => m.id === "1"));
+    await eventually(async () => {
+      const members = (await client(0).memberList()).members;
+      return members.length === 3 && members.every((m) => m.name !== "" && (m.clientURLs ?? []).length === 1);
+    });
+    const members = (await client(0).memberList()).members.sort((a, b) => Number(a.id) - Number(b.id));
+    assert.deepEqual(members.map((m) => m.clientURLs?.[0]), [0, 1, 2].map((i) => cluster.apiAddress(i)));
+    assert.deepEqual(members.map((m) => m.peerURLs?.[0]), cluster.ports.map((p) => `127.0.0.1:${p.raftPort}`));
+    const status = (await client(2).status()).tables["shared"];
+    assert.ok(Number(status?.leader) >= 1, "the table's leader is reported");
+    assert.ok(Number(status?.raftTerm) >= 1);
+    assert.ok(Number(status?.raftAppliedIndex) >= 3);
+    assert.ok(Number(status?.dbSize) > 0);
+  });
+
+  test("a table deleted through one node disappears on every node and its data moves to the trash", async () => {
+    // Proves catalogue-driven stop of a table's group on all nodes and the removal of its data.
+    const { id } = await retry(() => client(0).createTable("short-lived"));
+    await retry(() => client(1).put("short-lived", "k", "v"));
+    await eventually(async () => (await client(2).range("short-lived", "k")).count === 1);
+    await client(2).deleteTable("short-lived");
+    for (let i = 0; i < 3; i++) {
+      await eventually(async () => {
+        try {
+          await client(i).range("short-lived", "k");
+          return false;
+        } catch (error) {
+          return error instanceof Error && /table not found/.test(error.message);
+        }
+      });
+      await eventually(async () => !existsSync(join(cluster.dataDirs[i]!, "state-machine", id)));
+      assert.ok(readdirSync(join(cluster.dataDirs[i]!, "state-machine", "trash")).some((name) => name.startsWith(`${id}-`)));
+    }
   });
 
   test("kill -9 of a table's leader: a new leader takes over, nothing acknowledged is lost, the node catches up after restart", async () => {

@@ -3,6 +3,7 @@
  * metadata group (1000) holds the table catalogue. Writes are proposed to the group's leader (forwarded
  * from other nodes), linearizable reads use ReadIndex, serializable reads are local.
  */
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { bootstrapState, NotLeaderError as RaftNotLeaderError } from "../../raft/index.js";
 import { TableStateMachine, type ApplyResult } from "../../fsm/index.js";
@@ -21,6 +22,8 @@ import { asTransient, RaftGroup, type RaftGroupOptions } from "./raft-group.js";
 export const METADATA_GROUP_ID = 1000;
 /** How long a write waits for a leader to appear before failing as transient, when the caller set no deadline. */
 export const LEADER_WAIT_MS = 10_000;
+/** The file LMDB keeps a table's data in. */
+const LMDB_DATA_FILE = "data.mdb";
 /** Pause between attempts while a group has no known leader. */
 const LEADER_RETRY_MS = 50;
 
@@ -275,7 +278,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
       if (this.tables.has(info.name)) continue;
       const stateMachine = TableStateMachine.open(this.tableDir(info), { table: info.name });
       const group = await this.createGroup<ApplyResult>(info.shardId, new TableGroupStateMachine(stateMachine), false);
-      const table = new RaftTable(info, stateMachine, group, this);
+      const table = new RaftTable(info, stateMachine, group, this, this.tableDir(info));
       this.tables.set(info.name, table);
       this.host.add(group);
       this.options.logger.info("table started", { table: info.name, shard_id: info.shardId, applied_index: stateMachine.appliedIndex });
@@ -306,7 +309,16 @@ class RaftTable implements TableHandle {
     readonly stateMachine: TableStateMachine,
     readonly group: RaftGroup<ApplyResult>,
     private readonly engine: RaftEngine,
+    private readonly dir: string,
   ) {}
+
+  dataSizeBytes(): number {
+    try {
+      return statSync(join(this.dir, LMDB_DATA_FILE)).size;
+    } catch {
+      return 0;
+    }
+  }
 
   status(): GroupStatus {
     return groupStatus(this.group, this.group.options.nodeId, this.info.shardId, this.stateMachine.appliedIndex);
