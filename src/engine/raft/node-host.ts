@@ -35,7 +35,8 @@ export class NodeHost {
   private readonly snapshotsInFlight = new Set<string>();
   private ticker: NodeJS.Timeout | null = null;
   private scheduled = false;
-  private running = false;
+  private running: Promise<void> | null = null;
+  private stopped = false;
   private rerun = false;
   private fatal: Error | null = null;
 
@@ -45,9 +46,12 @@ export class NodeHost {
     this.ticker = setInterval(() => this.tick(), this.options.rttMs);
   }
 
-  stop(): void {
+  /** Stops ticking and running rounds; resolves once the round in progress (if any) has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
+    await this.running;
   }
 
   group(groupId: number): AnyGroup | undefined {
@@ -81,11 +85,11 @@ export class NodeHost {
 
   /** Runs a round soon (after inputs such as proposals). */
   schedule(): void {
-    if (this.scheduled || this.fatal) return;
+    if (this.scheduled || this.fatal || this.stopped) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.run();
+      this.run();
     });
   }
 
@@ -94,23 +98,27 @@ export class NodeHost {
     this.schedule();
   }
 
-  private async run(): Promise<void> {
+  private run(): void {
     if (this.running) {
       this.rerun = true;
       return;
     }
-    this.running = true;
+    this.running = this.runRounds().finally(() => {
+      this.running = null;
+    });
+  }
+
+  private async runRounds(): Promise<void> {
     try {
       do {
         this.rerun = false;
-        while (await this.round());
-      } while (this.rerun);
+        while (!this.stopped && (await this.round()));
+      } while (this.rerun && !this.stopped);
     } catch (error) {
       this.fatal = error instanceof Error ? error : new Error(String(error));
-      this.stop();
+      this.stopped = true;
+      if (this.ticker) clearInterval(this.ticker);
       this.options.onFatal(this.fatal);
-    } finally {
-      this.running = false;
     }
   }
 

@@ -97,7 +97,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.host.stop();
+    await this.host.stop();
     this.stopSweeper?.();
     for (const table of this.tables.values()) {
       table.group.stop(new EngineClosedError());
