@@ -17,7 +17,6 @@ export class StatusError extends Error {
 
 export const invalidArgument = (details: string) => new StatusError(Code.INVALID_ARGUMENT, details);
 export const failedPrecondition = (details: string) => new StatusError(Code.FAILED_PRECONDITION, details);
-export const unimplemented = (details: string) => new StatusError(Code.UNIMPLEMENTED, details);
 
 /** Maps anything a handler threw to the status the client receives. */
 export function toStatusError(error: unknown): StatusError {

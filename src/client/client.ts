@@ -189,6 +189,7 @@ export class ArmadaClient {
   private unary(service: ServiceSpec, method: string, request: object, options: CallOptions, withToken = false): Promise<object> {
     const spec = service.methods[method]!;
     return new Promise((resolve, reject) => {
+      const onAbort = () => call.cancel();
       const call = this.client.makeUnaryRequest(
         this.path(service, method),
         (value: object) => Buffer.from(spec.request.encode(value).finish()),
@@ -196,9 +197,13 @@ export class ArmadaClient {
         request,
         this.metadata(withToken),
         this.callOptions(options),
-        (error, response) => (error ? reject(fromGrpcError(error)) : resolve(response!)),
+        (error, response) => {
+          options.signal?.removeEventListener("abort", onAbort);
+          if (error) reject(fromGrpcError(error));
+          else resolve(response!);
+        },
       );
-      options.signal?.addEventListener("abort", () => call.cancel(), { once: true });
+      options.signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 }

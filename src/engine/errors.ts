@@ -38,13 +38,6 @@ export class TransientError extends EngineError {
   override readonly transient = true;
 }
 
-/** This node does not lead the table's group; `leaderId` is the known leader (0 if none). */
-export class NotLeaderError extends TransientError {
-  constructor(readonly table: string, readonly leaderId: number) {
-    super(`node is not the leader of table "${table}" (known leader: ${leaderId || "none"})`);
-  }
-}
-
 /** The engine is shutting down and takes no more work. */
 export class EngineClosedError extends TransientError {
   constructor() {
