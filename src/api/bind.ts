@@ -31,7 +31,27 @@ export interface BindOptions {
   readonly intercept?: (context: CallContext) => void;
   /** Receives unexpected handler failures for logging. */
   readonly onUnexpectedError?: (method: string, error: unknown) => void;
+  /** Records call counts and latencies (metrics); consulted once per method at bind time. */
+  readonly observer?: CallObserver;
 }
+
+/**
+ * Metrics of one method, resolved once when the service is bound so a call costs a clock read and a few
+ * counter increments.
+ */
+export interface MethodObserver {
+  started(): void;
+  messageReceived(): void;
+  messageSent(): void;
+  /** The call ended with `code`, `startedAtMs` being its `performance.now()` at start. */
+  handled(code: Code, startedAtMs: number): void;
+}
+
+export interface CallObserver {
+  method(service: string, method: string, kind: MethodSpec["kind"]): MethodObserver;
+}
+
+const NO_OBSERVER: MethodObserver = { started() {}, messageReceived() {}, messageSent() {}, handled() {} };
 
 /** Marker for a request that failed to decode; handlers never see it. */
 class UndecodableRequest {
@@ -53,7 +73,8 @@ export function bindService(
       if (!handler) continue;
       const path = `/${serviceName}/${name}`;
       definition[name] = methodDefinition(path, method);
-      implementation[name] = adapt(path, method, handler, options);
+      const observer = options.observer?.method(serviceName, name, method.kind) ?? NO_OBSERVER;
+      implementation[name] = adapt(path, method, handler, options, observer);
     }
     server.addService(definition as grpc.ServiceDefinition, implementation);
   }
@@ -101,41 +122,68 @@ function statusObject(error: unknown, path: string, options: BindOptions): Parti
   return { code: status.code, details: status.details, metadata: new grpc.Metadata() };
 }
 
-function adapt(path: string, method: MethodSpec, handler: Handler, options: BindOptions): grpc.UntypedHandleCall {
+function adapt(path: string, method: MethodSpec, handler: Handler, options: BindOptions, observer: MethodObserver): grpc.UntypedHandleCall {
   const deadlineMs = options.defaultDeadlineMs?.(path.slice(path.lastIndexOf("/") + 1));
   switch (method.kind) {
     case "unary":
       return (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
+        const startedAtMs = performance.now();
+        observer.started();
+        observer.messageReceived();
         const { context, dispose } = callContext(path, call, deadlineMs);
         run(() => {
           options.intercept?.(context);
           return (handler as UnaryHandler)(checkedRequest(call.request) as never, context);
         })
-          .then((response) => callback(null, response), (error: unknown) => callback(statusObject(error, path, options)))
+          .then(
+            (response) => { observer.messageSent(); observer.handled(Code.OK, startedAtMs); callback(null, response); },
+            (error: unknown) => callback(failed(error, path, options, observer, startedAtMs)),
+          )
           .finally(dispose);
       };
     case "serverStream":
       return (call: grpc.ServerWritableStream<object, object>) => {
+        const startedAtMs = performance.now();
+        observer.started();
+        observer.messageReceived();
         const { context, dispose } = callContext(path, call, deadlineMs);
-        const send = (message: object) => writeWithBackpressure(call, message, context.signal);
+        const send = (message: object) => { observer.messageSent(); return writeWithBackpressure(call, message, context.signal); };
         run(async () => {
           options.intercept?.(context);
           await (handler as ServerStreamHandler)(checkedRequest(call.request) as never, context, send);
         })
-          .then(() => call.end(), (error: unknown) => { if (!call.cancelled) call.emit("error", statusObject(error, path, options)); })
+          .then(
+            () => { observer.handled(Code.OK, startedAtMs); call.end(); },
+            (error: unknown) => {
+              const status = failed(error, path, options, observer, startedAtMs, call.cancelled);
+              if (!call.cancelled) call.emit("error", status);
+            },
+          )
           .finally(dispose);
       };
     case "clientStream":
       return (call: grpc.ServerReadableStream<object, object>, callback: grpc.sendUnaryData<object>) => {
+        const startedAtMs = performance.now();
+        observer.started();
         const { context, dispose } = callContext(path, call, deadlineMs);
         run(() => {
           options.intercept?.(context);
-          return (handler as ClientStreamHandler)(checkedStream(call), context);
+          return (handler as ClientStreamHandler)(checkedStream(call, observer), context);
         })
-          .then((response) => callback(null, response), (error: unknown) => callback(statusObject(error, path, options)))
+          .then(
+            (response) => { observer.messageSent(); observer.handled(Code.OK, startedAtMs); callback(null, response); },
+            (error: unknown) => callback(failed(error, path, options, observer, startedAtMs)),
+          )
           .finally(dispose);
       };
   }
+}
+
+/** The status a failed call answers with, recorded with the observer (CANCELLED when the client left). */
+function failed(error: unknown, path: string, options: BindOptions, observer: MethodObserver, startedAtMs: number, cancelled = false): Partial<grpc.StatusObject> {
+  const status = statusObject(error, path, options);
+  observer.handled(cancelled ? Code.CANCELLED : status.code!, startedAtMs);
+  return status;
 }
 
 async function run<T>(work: () => Promise<T>): Promise<T> {
@@ -147,8 +195,11 @@ function checkedRequest(request: object): object {
   return request;
 }
 
-async function* checkedStream(call: grpc.ServerReadableStream<object, object>): AsyncIterable<object> {
-  for await (const message of call as AsyncIterable<object>) yield checkedRequest(message);
+async function* checkedStream(call: grpc.ServerReadableStream<object, object>, observer: MethodObserver): AsyncIterable<object> {
+  for await (const message of call as AsyncIterable<object>) {
+    observer.messageReceived();
+    yield checkedRequest(message);
+  }
 }
 
 /** Writes one message, waiting for the transport to drain so a slow client never makes us buffer a range. */

@@ -41,6 +41,11 @@ export function leaderSettings(config: LoadedConfig): LeaderSettings {
         clientCertAuth: boolValue(values, "api.client-cert-auth"),
       },
     },
+    rest: {
+      address: stringValue(values, "rest.address"),
+      readTimeoutMs: numberValue(values, "rest.read-timeout"),
+      debugEnabled: boolValue(values, "rest.debug-enabled"),
+    },
     tablesEnabled: boolValue(values, "tables.enabled"),
     tablesToken: stringValue(values, "tables.token"),
     renderedConfig: () => renderConfigStruct(values),

@@ -60,9 +60,8 @@ test("tokens are secret and not-yet-active features are marked", () => {
   assert.equal(findFlag("backup", "token")?.secret, true);
   assert.ok(findFlag("follower", "replication.poll-interval")?.laterIssue);
   assert.ok(findFlag("leader", "memberlist.members")?.laterIssue);
-  assert.ok(findFlag("leader", "rest.address")?.laterIssue);
   assert.ok(findFlag("leader", "storage.block-cache-size")?.laterIssue);
-  for (const name of ["api.address", "raft.address", "raft.node-id", "raft.node-host-dir", "log-level", "tables.token"]) {
+  for (const name of ["api.address", "raft.address", "raft.node-id", "raft.node-host-dir", "log-level", "tables.token", "rest.address", "rest.read-timeout", "rest.debug-enabled"]) {
     assert.equal(findFlag("leader", name)?.laterIssue, undefined, name);
   }
 });

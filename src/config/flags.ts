@@ -45,7 +45,6 @@ const LEADER: readonly CommandName[] = ["leader"];
 const FOLLOWER: readonly CommandName[] = ["follower"];
 const TOOLS: readonly CommandName[] = ["backup", "restore"];
 
-const LATER_REST = "the REST listener";
 const LATER_MEMBERSHIP = "gossip membership";
 const LATER_STORAGE = "storage cache tuning";
 const LATER_MAINTENANCE = "the Maintenance API";
@@ -99,11 +98,11 @@ const API_FLAGS: FlagSpec[] = [
 ];
 
 const REST_FLAGS: FlagSpec[] = [
-  { name: "rest.address", type: "string", default: "http://127.0.0.1:8080", commands: SERVERS, laterIssue: LATER_REST,
+  { name: "rest.address", type: "string", default: "http://127.0.0.1:8080", commands: SERVERS,
     description: "HTTP listen address (http://host:port only) for metrics, health and debug endpoints." },
   { name: "rest.read-timeout", type: "duration", default: parseDuration("5s"), commands: SERVERS,
-    laterIssue: LATER_REST, description: "Longest time allowed to read a whole REST request." },
-  { name: "rest.debug-enabled", type: "bool", default: true, commands: SERVERS, laterIssue: LATER_REST,
+    description: "Longest time allowed to read a whole REST request." },
+  { name: "rest.debug-enabled", type: "bool", default: true, commands: SERVERS,
     description: "Serve the /debug/* profiling endpoints." },
 ];
 

@@ -4,13 +4,14 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import type { Engine } from "../engine/engine.js";
-import { bindService, type CallContext } from "../api/bind.js";
+import { bindService, type CallContext, type CallObserver } from "../api/bind.js";
 import { checkBearerToken } from "../api/auth.js";
 import { kvHandlers } from "../api/kv.js";
 import { tablesHandlers } from "../api/tables.js";
 import { clusterHandlers, type NodeIdentity } from "../api/cluster.js";
 import { CLUSTER_SERVICE, KV_SERVICE, TABLES_SERVICE } from "../proto/services.js";
 import { API_CONNECTION_AGE_MAX_MS, serverOptions } from "./listen.js";
+import { addReflection, ListenerHealth } from "./introspection.js";
 
 /** Deadline applied to unary KV and Cluster calls when the client set none (spec §4.1). */
 export const DEFAULT_CALL_DEADLINE_MS = 5000;
@@ -20,10 +21,18 @@ export interface ApiServerOptions {
   readonly tablesToken: string;
   readonly maxConcurrentStreams: number;
   readonly onUnexpectedError: (method: string, error: unknown) => void;
+  /** Records gRPC server metrics. */
+  readonly observer?: CallObserver;
 }
 
-/** Builds the API server; the caller binds it with listen(). */
-export function createApiServer(engine: Engine, identity: NodeIdentity, options: ApiServerOptions): grpc.Server {
+/** The API server with its health service; the caller binds the server with listen(). */
+export interface ApiServer {
+  readonly server: grpc.Server;
+  readonly health: ListenerHealth;
+}
+
+/** Builds the API server, with reflection and health for every service it serves. */
+export function createApiServer(engine: Engine, identity: NodeIdentity, options: ApiServerOptions): ApiServer {
   const server = new grpc.Server(
     serverOptions({
       "grpc.max_connection_age_ms": API_CONNECTION_AGE_MAX_MS,
@@ -32,12 +41,16 @@ export function createApiServer(engine: Engine, identity: NodeIdentity, options:
   );
   // IterateRange is bounded by the client only: its 5 s default applies to opening the view (kv.ts).
   const defaultDeadlineMs = (method: string) => (method === "IterateRange" ? undefined : DEFAULT_CALL_DEADLINE_MS);
-  const onUnexpectedError = options.onUnexpectedError;
-  bindService(server, KV_SERVICE, kvHandlers(engine), { defaultDeadlineMs, onUnexpectedError });
-  bindService(server, CLUSTER_SERVICE, clusterHandlers(engine, identity), { defaultDeadlineMs, onUnexpectedError });
+  const { onUnexpectedError, observer } = options;
+  const served = [KV_SERVICE, CLUSTER_SERVICE];
+  bindService(server, KV_SERVICE, kvHandlers(engine), { defaultDeadlineMs, onUnexpectedError, observer });
+  bindService(server, CLUSTER_SERVICE, clusterHandlers(engine, identity), { defaultDeadlineMs, onUnexpectedError, observer });
   if (options.tablesEnabled) {
     const intercept = (context: CallContext) => checkBearerToken(context.metadata, options.tablesToken);
-    bindService(server, TABLES_SERVICE, tablesHandlers(engine), { intercept, onUnexpectedError });
+    bindService(server, TABLES_SERVICE, tablesHandlers(engine), { intercept, onUnexpectedError, observer });
+    served.push(TABLES_SERVICE);
   }
-  return server;
+  const serviceNames = served.flatMap((spec) => [spec.armadaName, spec.referenceName]);
+  addReflection(server, serviceNames);
+  return { server, health: new ListenerHealth(server, serviceNames) };
 }

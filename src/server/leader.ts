@@ -9,9 +9,17 @@ import { createApiServer } from "./api-server.js";
 import { listen, shutdown, type TlsFiles } from "./listen.js";
 import { persistentNodeName } from "./node-identity.js";
 import { VERSION } from "./version.js";
+import { startRestServer, type RestServer } from "../rest/rest-server.js";
+import { createMetricsRegistry } from "../rest/registry.js";
+import { GrpcServerMetrics } from "../rest/grpc-metrics.js";
+import { registerTableMetrics } from "../rest/table-metrics.js";
+import { readinessProblems } from "../rest/readiness.js";
+import type { ListenerHealth } from "./introspection.js";
 
 /** How long in-flight calls may run after a stop request before connections are cut. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/** How often the gRPC health service re-evaluates readiness. */
+export const HEALTH_REFRESH_MS = 1000;
 
 /** What a component logs through; the CLI adapts the process logger to it. */
 export interface NodeLog {
@@ -31,6 +39,11 @@ export interface LeaderSettings {
     readonly tls: TlsFiles;
     readonly maxConcurrentStreams: number;
   };
+  readonly rest: {
+    readonly address: string;
+    readonly readTimeoutMs: number;
+    readonly debugEnabled: boolean;
+  };
   readonly tablesEnabled: boolean;
   readonly tablesToken: string;
   /** The effective configuration for Cluster/Status, secrets masked. */
@@ -41,6 +54,8 @@ export interface LeaderSettings {
 export interface RunningNode {
   /** The API address actually bound (with the real port when 0 was configured). */
   readonly apiAddress: string;
+  /** The REST address actually bound. */
+  readonly restAddress: string;
   readonly engine: Engine;
   stop(): Promise<void>;
 }
@@ -64,7 +79,10 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     renderedConfig: settings.renderedConfig,
     members: () => raftNode.liveMembers(),
   };
-  const apiServer = createApiServer(engine, identity, {
+  const registry = createMetricsRegistry();
+  registerTableMetrics(registry, engine);
+  const { server: apiServer, health } = createApiServer(engine, identity, {
+    observer: new GrpcServerMetrics(registry),
     tablesEnabled: settings.tablesEnabled,
     tablesToken: settings.tablesToken,
     maxConcurrentStreams: settings.api.maxConcurrentStreams,
@@ -79,7 +97,35 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     throw new Error(`failed to create API server: ${error instanceof Error ? error.message : String(error)}`);
   }
   log.info("API listening", { address: apiAddress, tables: engine.listTables().length });
-  return { apiAddress, engine, stop: () => stopNode([apiServer], raftNode.close, log) };
+  let serving = true;
+  const problems = () => readinessProblems(engine, serving);
+  let rest: RestServer;
+  try {
+    rest = await startRestServer({ ...settings.rest, registry, readinessProblems: problems });
+  } catch (error) {
+    await shutdown(apiServer, 0);
+    await raftNode.close();
+    throw new Error(`failed to create REST server: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  log.info("REST listening", { address: rest.address });
+  const healthTimer = trackReadiness(health, problems);
+  const stop = async () => {
+    serving = false;
+    clearInterval(healthTimer);
+    health.stop();
+    await stopNode([apiServer], raftNode.close, log);
+    await rest.close();
+  };
+  return { apiAddress, restAddress: rest.address, engine, stop };
+}
+
+/** Keeps the health service's overall status in step with readiness until shutdown. */
+function trackReadiness(health: ListenerHealth, problems: () => string[]): NodeJS.Timeout {
+  const refresh = () => health.update(problems().length === 0);
+  refresh();
+  const timer = setInterval(refresh, HEALTH_REFRESH_MS);
+  timer.unref();
+  return timer;
 }
 
 async function stopNode(servers: grpc.Server[], closeEngine: () => Promise<void>, log: NodeLog): Promise<void> {

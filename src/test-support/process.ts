@@ -59,7 +59,7 @@ export function isolatedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 export class LeaderProcess {
   private output = "";
 
-  private constructor(readonly child: ChildProcess, readonly apiAddress: string, readonly dataDir: string) {
+  private constructor(readonly child: ChildProcess, readonly apiAddress: string, readonly dataDir: string, readonly restAddress: string) {
     child.stderr?.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     child.stdout?.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
   }
@@ -75,11 +75,12 @@ export class LeaderProcess {
 
   /**
    * Starts a single-node leader on free loopback ports with its data under `dataDir`, and waits until
-   * its API answers connections.
+   * its API answers connections. `restAddress` is where its REST listener (metrics, health) binds.
    */
   static async start(dataDir: string, extraArgs: string[] = [], options: { apiPort?: number; raftPort?: number; waitForApi?: boolean } = {}): Promise<LeaderProcess> {
     const apiPort = options.apiPort ?? (await freePort());
     const apiAddress = `http://127.0.0.1:${apiPort}`;
+    const restAddress = `http://127.0.0.1:${await freePort()}`;
     const args = [
       ARMADA_BIN, "leader",
       `--raft.address=127.0.0.1:${options.raftPort ?? (await freePort())}`,
@@ -92,11 +93,11 @@ export class LeaderProcess {
       `--api.advertise-address=${apiAddress}`,
       `--replication.address=http://127.0.0.1:${await freePort()}`,
       `--maintenance.address=http://127.0.0.1:${await freePort()}`,
-      `--rest.address=http://127.0.0.1:${await freePort()}`,
+      `--rest.address=${restAddress}`,
       ...extraArgs,
     ];
     const child = spawn(process.execPath, args, { env: isolatedEnv(), stdio: ["ignore", "pipe", "pipe"] });
-    const leader = new LeaderProcess(child, apiAddress, dataDir);
+    const leader = new LeaderProcess(child, apiAddress, dataDir, restAddress);
     if (options.waitForApi !== false) await leader.waitForLog(/API listening/, 20_000);
     return leader;
   }
