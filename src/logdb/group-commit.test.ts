@@ -94,3 +94,22 @@ test('an unexpected error while applying a validated update is fatal, and close(
   ]);
   await logdb.close();
 });
+
+test('a save that need not be durable skips the fdatasync; the next durable save covers it', async () => {
+  // Proves `sync: false` (Raft Readys whose only change is the commit index): no fdatasync for it, the
+  // record is still written and read back, and a later durable save syncs both.
+  const dir = freshDir();
+  const io = new TestIO();
+  const { logdb } = await openLogDB({ dir, io });
+  await logdb.save([{ groupId: 1, entries: makeEntries(1, 2, 1), hardState: { term: 1, vote: 1, commit: 0 } }]);
+  const syncsBefore = io.syncs;
+  await logdb.save([{ groupId: 1, hardState: { term: 1, vote: 1, commit: 2 } }], { sync: false });
+  assert.equal(io.syncs - syncsBefore, 0, 'no fdatasync for a commit-only save');
+  await logdb.save([{ groupId: 1, entries: makeEntries(3, 3, 1) }]);
+  assert.equal(io.syncs - syncsBefore, 1);
+  await logdb.close();
+  const { logdb: reopened } = await openLogDB({ dir, io: new TestIO() });
+  assert.equal(reopened.storage(1).initialState().hardState.commit, 2);
+  assert.equal(reopened.storage(1).lastIndex(), 3);
+  await reopened.close();
+});

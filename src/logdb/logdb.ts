@@ -54,6 +54,15 @@ export interface LogDBOptions {
 }
 
 /** The result of opening: the logdb and what recovery found (log `recovered.truncation` as a warning). */
+/** Options of {@link LogDB.save}. */
+export interface SaveOptions {
+  /**
+   * Whether the save must be durable when it resolves (default true). Raft's Ready says so in `mustSync`:
+   * a Ready whose only change is the commit index may skip the fdatasync (etcd does the same).
+   */
+  readonly sync?: boolean;
+}
+
 export interface OpenedLogDB {
   readonly logdb: LogDB;
   readonly recovered: RecoveryReport;
@@ -128,11 +137,11 @@ export class LogDB implements GroupSource {
    * conditions, InvalidUpdateError) reject without changing anything; an I/O failure rejects this and
    * every later call with LogDBFailedError.
    */
-  save(batch: readonly GroupUpdate[]): Promise<void> {
+  save(batch: readonly GroupUpdate[], options: SaveOptions = {}): Promise<void> {
     return this.mutate('save', () => {
       const plan = planBatch(batch, (groupId) => this.groupsById.get(groupId));
       return () => plan.forEach((update) => this.applyUpdate(update));
-    });
+    }, options.sync ?? true);
   }
 
   /** Records a snapshot the state machine took at applied index `snapshot.index` (MemoryStorage.createSnapshot). */
@@ -239,7 +248,7 @@ export class LogDB implements GroupSource {
   }
 
   /** Validation (`prepare`) may throw without effect; the apply step it returns must not, or the logdb fails. */
-  private mutate(what: string, prepare: () => () => void): Promise<void> {
+  private mutate(what: string, prepare: () => () => void, sync = true): Promise<void> {
     let apply: () => void;
     try {
       this.checkUsable(what);
@@ -254,7 +263,7 @@ export class LogDB implements GroupSource {
     } catch (error) {
       return Promise.reject(this.writer.fail(`${what} (applying a validated update)`, error));
     }
-    return this.writer.commit();
+    return this.writer.commit(sync);
   }
 
   private applyUpdate(update: PlannedUpdate): void {

@@ -40,6 +40,12 @@ class Batch {
   readonly chunks: Chunk[] = [];
   /** Some record may have made older segments obsolete (compaction, truncation, snapshot, removal). */
   shrinks = false;
+  /**
+   * Some caller needs the batch on disk before it is acknowledged. A batch nobody needs synced (Raft hard
+   * states whose only change is the commit index) is written without fdatasync; the next synced batch
+   * makes it durable, and losing it costs nothing Raft cannot recover.
+   */
+  needsSync = false;
   private settled: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
 
   constructor(readonly seq: number) {}
@@ -194,9 +200,13 @@ export class WalWriter {
     this.pending.shrinks = true;
   }
 
-  /** Resolves when everything appended so far is durable; rejects (for good) after an I/O failure. */
-  commit(): Promise<void> {
+  /**
+   * Resolves when everything appended so far is written, and durable unless `sync` is false for every
+   * caller of this batch; rejects (for good) after an I/O failure.
+   */
+  commit(sync = true): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (sync) this.pending.needsSync = true;
     const promise = this.pending.promise();
     if (!this.flushing && !this.scheduled) {
       this.scheduled = true;
@@ -260,8 +270,10 @@ export class WalWriter {
       for (const piece of splitPieces(chunk.buffers)) {
         await this.options.io.writev(this.writeFd!, piece.buffers, position);
         this.counters.writes++;
-        await this.options.io.fdatasync(this.writeFd!);
-        this.counters.syncs++;
+        if (batch.needsSync || chunk.create || batch.shrinks) {
+          await this.options.io.fdatasync(this.writeFd!);
+          this.counters.syncs++;
+        }
         position += piece.bytes;
         this.counters.bytesWritten += piece.bytes;
       }

@@ -8,7 +8,7 @@ import type { GroupUpdate, LogStorePort } from "./ports.js";
 export class LogDbPort implements LogStorePort {
   constructor(private readonly logdb: LogDB) {}
 
-  save(updates: readonly GroupUpdate[]): Promise<void> {
+  save(updates: readonly GroupUpdate[], sync: boolean): Promise<void> {
     return this.logdb.save(
       updates.map((update) => ({
         groupId: update.groupId,
@@ -16,6 +16,7 @@ export class LogDbPort implements LogStorePort {
         ...(update.entries && update.entries.length > 0 ? { entries: update.entries } : {}),
         ...(update.hardState ? { hardState: update.hardState } : {}),
       })),
+      { sync },
     );
   }
 

@@ -128,12 +128,15 @@ export class NodeHost {
     for (const group of this.groups.values()) if (group.node.hasReady()) readies.push([group, group.node.ready()]);
     if (readies.length === 0) return false;
     const updates: GroupUpdate[] = [];
+    let mustSync = false;
     for (const [group, ready] of readies) {
       if (ready.entries.length > 0 || ready.hardState || ready.snapshot) {
         updates.push({ groupId: group.groupId, hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot });
+        // A Ready whose only change is the commit index needs no fdatasync (Raft recovers a lower commit).
+        mustSync ||= ready.mustSync || ready.snapshot !== undefined;
       }
     }
-    if (updates.length > 0) await this.options.log.save(updates);
+    if (updates.length > 0) await this.options.log.save(updates, mustSync);
     this.send(readies);
     const snapshots: [AnyGroup, SnapshotRequest][] = [];
     await Promise.all(
