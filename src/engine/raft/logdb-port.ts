@@ -8,7 +8,7 @@ import type { GroupUpdate, LogStorePort } from "./ports.js";
 export class LogDbPort implements LogStorePort {
   constructor(private readonly logdb: LogDB) {}
 
-  save(updates: readonly GroupUpdate[], sync: boolean): Promise<void> {
+  save(updates: readonly GroupUpdate[], sync = true): Promise<void> {
     return this.logdb.save(
       updates.map((update) => ({
         groupId: update.groupId,

@@ -15,10 +15,10 @@ export interface GroupUpdate {
 /** The node's write-ahead log for all groups. */
 export interface LogStorePort {
   /**
-   * Persists all updates with one sync (or none when `sync` is false: only commit indices changed);
+   * Persists all updates with one sync (or none when `sync` is false: only commit indices changed; default true);
    * rejects (and refuses later calls) if the disk fails.
    */
-  save(updates: readonly GroupUpdate[], sync: boolean): Promise<void>;
+  save(updates: readonly GroupUpdate[], sync?: boolean): Promise<void>;
   /** Whether the group has any persisted state (false → bootstrap it). */
   hasGroup(groupId: number): boolean;
   /** The group's log as the Raft core reads it. */
