@@ -48,6 +48,18 @@ export function leaderSettings(config: LoadedConfig): LeaderSettings {
     },
     tablesEnabled: boolValue(values, "tables.enabled"),
     tablesToken: stringValue(values, "tables.token"),
+    maintenance: {
+      enabled: boolValue(values, "maintenance.enabled"),
+      address: stringValue(values, "maintenance.address"),
+      token: stringValue(values, "maintenance.token"),
+      onApiPort: boolValue(values, "maintenance.on-api-port"),
+      tls: {
+        certFilename: stringValue(values, "maintenance.cert-filename"),
+        keyFilename: stringValue(values, "maintenance.key-filename"),
+        caFilename: stringValue(values, "maintenance.ca-filename"),
+        clientCertAuth: boolValue(values, "maintenance.client-cert-auth"),
+      },
+    },
     renderedConfig: () => renderConfigStruct(values),
   };
 }
@@ -64,8 +76,9 @@ export async function runLeader(config: LoadedConfig, logger: Logger): Promise<n
   try {
     node = await startLeader(leaderSettings(config), log, onFatal);
   } catch (error) {
+    // Whatever started before the failure (listeners, the engine) must not keep the process alive.
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    process.exit(1);
   }
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -6,11 +6,11 @@ import { ConfigError, loadConfig, usageText, validateStartup, type LoadedConfig 
 import { createLogger, parseLogLevel, type Logger } from "../log/index.js";
 import { VERSION } from "../server/version.js";
 import { runLeader } from "./leader.js";
+import { backupCommand } from "./backup.js";
+import { restoreCommand } from "./restore.js";
 
 const COMMANDS_NOT_YET_AVAILABLE: Readonly<Record<string, string>> = {
   follower: "follower clusters (cross-cluster replication)",
-  backup: "the Maintenance API (backup and restore)",
-  restore: "the Maintenance API (backup and restore)",
 };
 
 /** Runs `armada <argv>`; resolves with the exit code (a server resolves only once it has stopped). */
@@ -24,6 +24,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`Armada KV\nVersion: ${VERSION}\nNode: ${process.version} (${process.platform}/${process.arch})\n`);
     return 0;
   }
+  if (command === "backup") return backupCommand(rest, process.env);
+  if (command === "restore") return restoreCommand(rest, process.env);
   if (command !== "leader" && !(command in COMMANDS_NOT_YET_AVAILABLE)) {
     process.stderr.write(`unknown command "${command}" for "armada"\nRun 'armada --help' for usage.\n`);
     return 1;

@@ -47,12 +47,13 @@ const TOOLS: readonly CommandName[] = ["backup", "restore"];
 
 const LATER_MEMBERSHIP = "gossip membership";
 const LATER_STORAGE = "storage cache tuning";
-const LATER_MAINTENANCE = "the Maintenance API";
 const LATER_REPLICATION_SERVER = "the replication server";
 const LATER_REPLICATION_CLIENT = "follower replication";
 const LATER_RAFT_TIMING = "Raft timing configuration";
 const LATER_SNAPSHOTS = "Raft snapshotting";
 const LATER_RAFT_LIMITS = "Raft transport queue limiting";
+
+const LATER_PEER_CHECKS = "client certificate CN and host-name checks (security)";
 
 /** The TLS flags every gRPC listener has (spec §12.1), described once. */
 function serverTlsFlags(prefix: string, label: string, commands: readonly CommandName[], laterIssue?: string): FlagSpec[] {
@@ -66,9 +67,9 @@ function serverTlsFlags(prefix: string, label: string, commands: readonly Comman
       description: `PEM CA bundle that verifies ${label} client certificates; setting it turns on mutual TLS.` },
     { name: `${prefix}.client-cert-auth`, type: "bool", default: false, ...common,
       description: `Require and verify ${label} client certificates (mutual TLS).` },
-    { name: `${prefix}.allowed-cn`, type: "string", default: "", ...common,
+    { name: `${prefix}.allowed-cn`, type: "string", default: "", ...common, laterIssue: laterIssue ?? LATER_PEER_CHECKS,
       description: `Accept only ${label} client certificates with exactly this subject common name.` },
-    { name: `${prefix}.allowed-hostname`, type: "string", default: "", ...common,
+    { name: `${prefix}.allowed-hostname`, type: "string", default: "", ...common, laterIssue: laterIssue ?? LATER_PEER_CHECKS,
       description: `Accept only ${label} client certificates valid for this host name or IP address.` },
   ];
 }
@@ -175,14 +176,14 @@ const TABLES_AND_MAINTENANCE_FLAGS: FlagSpec[] = [
   { name: "tables.delete", type: "stringList", default: [], commands: LEADER,
     deprecated: "use the Tables API (Tables/Delete) instead",
     description: "Tables to delete once the node is ready." },
-  { name: "maintenance.enabled", type: "bool", default: true, commands: SERVERS, laterIssue: LATER_MAINTENANCE,
+  { name: "maintenance.enabled", type: "bool", default: true, commands: SERVERS,
     description: "Open the maintenance listener and serve the Maintenance API." },
   { name: "maintenance.token", type: "string", default: "", commands: SERVERS, secret: true,
-    laterIssue: LATER_MAINTENANCE, description: "Bearer token the Maintenance API requires; empty means no check." },
+    description: "Bearer token the Maintenance API requires; empty means no check." },
   { name: "maintenance.address", type: "string", default: "http://0.0.0.0:8445", commands: SERVERS,
-    laterIssue: LATER_MAINTENANCE, description: "Maintenance listen address: http://, https://, unix:// or unixs://." },
-  ...serverTlsFlags("maintenance", "maintenance", SERVERS, LATER_MAINTENANCE),
-  { name: "maintenance.on-api-port", type: "bool", default: false, commands: SERVERS, laterIssue: LATER_MAINTENANCE,
+    description: "Maintenance listen address: http://, https://, unix:// or unixs://." },
+  ...serverTlsFlags("maintenance", "maintenance", SERVERS),
+  { name: "maintenance.on-api-port", type: "bool", default: false, commands: SERVERS,
     description: "Also serve the Maintenance API on the client API listener, as the reference does." },
 ];
 

@@ -56,4 +56,9 @@ export interface Engine {
   listTables(): TableInfo[];
   /** The running table of that name; throws TableNotFoundError. */
   table(name: string): TableHandle;
+  /**
+   * Replaces the contents of a table (created if absent) with the proposed `batches` (PUT_BATCH commands),
+   * atomically for readers (spec §11.3). Engines without restore support leave it undefined.
+   */
+  restoreTable?(name: string, batches: AsyncIterable<armada.v1.ICommand>, options?: WaitOptions): Promise<TableInfo>;
 }

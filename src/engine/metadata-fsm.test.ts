@@ -57,3 +57,43 @@ test("a snapshot of the catalogue installs elsewhere with the same tables, seque
     dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
   }
 });
+
+test("restores allocate a fresh shard, switch the table to it only if still pending, and survive reopening and snapshots", async () => {
+  // Proves the restore-begin/finish/abort commands of spec §11.3 are decided at apply time, identically everywhere.
+  const dirs = [mkdtempSync(join(tmpdir(), "armada-catalogue-")), mkdtempSync(join(tmpdir(), "armada-catalogue-"))];
+  const command = (op: "restore-begin" | "restore-finish" | "restore-abort", name: string, shardId = 0) =>
+    encodeMetadataCommand(op === "restore-begin" ? { op, name } : { op, name, shardId });
+  try {
+    let catalogue = MetadataStateMachine.open(dirs[0]!);
+    const results = await catalogue.apply([
+      { index: 1, data: create("a") },
+      { index: 2, data: command("restore-begin", "a") },
+      { index: 3, data: command("restore-begin", "new") },
+      { index: 4, data: command("restore-begin", "a") },
+      { index: 5, data: command("restore-finish", "a", 10002) },
+    ]);
+    assert.deepEqual(results.get(2), { ok: true, table: { name: "a", shardId: 10002 } });
+    assert.deepEqual(results.get(4), { ok: true, table: { name: "a", shardId: 10004 } });
+    assert.deepEqual(results.get(5), { ok: false, error: "not found" }, "a superseded restore cannot finish");
+    assert.deepEqual(catalogue.list(), [{ name: "a", shardId: 10001 }]);
+    await catalogue.close();
+    catalogue = MetadataStateMachine.open(dirs[0]!);
+    assert.deepEqual(catalogue.pendingRestores(), [{ name: "new", shardId: 10003 }, { name: "a", shardId: 10004 }]);
+    const target = MetadataStateMachine.open(dirs[1]!);
+    await target.install(catalogue.state());
+    assert.deepEqual(target.pendingRestores(), catalogue.pendingRestores());
+    const later = await target.apply([
+      { index: 6, data: command("restore-finish", "a", 10004) },
+      { index: 7, data: command("restore-finish", "new", 10003) },
+      { index: 8, data: command("restore-begin", "a") },
+      { index: 9, data: command("restore-abort", "a", 10005) },
+    ]);
+    assert.deepEqual(later.get(9), { ok: true, table: { name: "a", shardId: 10005 } });
+    assert.deepEqual(target.list(), [{ name: "a", shardId: 10004 }, { name: "new", shardId: 10003 }]);
+    assert.deepEqual(target.pendingRestores(), []);
+    await catalogue.close();
+    await target.close();
+  } finally {
+    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  }
+});

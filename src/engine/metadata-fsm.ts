@@ -12,8 +12,19 @@ import type { TableInfo } from "./engine.js";
 /** Shard ids of tables are allocated after this value; lower ids belong to system groups (spec §8.1). */
 export const TABLE_SHARD_ID_BASE = 10000;
 
-/** A catalogue command, carried as JSON in a metadata-group log entry. */
-export type MetadataCommand = { readonly op: "create"; readonly name: string } | { readonly op: "delete"; readonly name: string };
+/**
+ * A catalogue command, carried as JSON in a metadata-group log entry. A restore (spec §11.3) allocates a
+ * fresh shard with `restore-begin` (recorded as the table's pending replacement, so every node starts it),
+ * then `restore-finish` switches the table to it, or `restore-abort` drops it; all decided at apply time.
+ */
+export type MetadataCommand =
+  | { readonly op: "create"; readonly name: string }
+  | { readonly op: "delete"; readonly name: string }
+  | { readonly op: "restore-begin"; readonly name: string }
+  | { readonly op: "restore-finish"; readonly name: string; readonly shardId: number }
+  | { readonly op: "restore-abort"; readonly name: string; readonly shardId: number };
+
+const OPS: ReadonlySet<string> = new Set(["create", "delete", "restore-begin", "restore-finish", "restore-abort"]);
 
 /** The outcome of one command, identical on every replica. */
 export type MetadataResult =
@@ -25,11 +36,14 @@ export interface MetadataState {
   readonly index: number;
   readonly sequence: number;
   readonly tables: readonly TableInfo[];
+  /** Shards being loaded by restores, by table name (absent in snapshots of older versions). */
+  readonly restores?: readonly TableInfo[];
 }
 
 const INDEX_KEY = "sys/index";
 const SEQUENCE_KEY = "sys/idseq";
 const TABLE_PREFIX = "tables/";
+const RESTORE_PREFIX = "restores/";
 
 export function encodeMetadataCommand(command: MetadataCommand): Uint8Array {
   return Buffer.from(JSON.stringify(command), "utf8");
@@ -37,7 +51,8 @@ export function encodeMetadataCommand(command: MetadataCommand): Uint8Array {
 
 export function decodeMetadataCommand(data: Uint8Array): MetadataCommand {
   const parsed = JSON.parse(Buffer.from(data).toString("utf8")) as MetadataCommand;
-  if ((parsed.op !== "create" && parsed.op !== "delete") || typeof parsed.name !== "string") {
+  const shardOk = !("shardId" in parsed) || Number.isSafeInteger(parsed.shardId);
+  if (!OPS.has(parsed.op) || typeof parsed.name !== "string" || !shardOk) {
     throw new Error(`invalid metadata command: ${Buffer.from(data).toString("utf8").slice(0, 200)}`);
   }
   return parsed;
@@ -46,6 +61,7 @@ export function decodeMetadataCommand(data: Uint8Array): MetadataCommand {
 /** The catalogue replica of one node. */
 export class MetadataStateMachine {
   private readonly tables = new Map<string, TableInfo>();
+  private readonly restores = new Map<string, TableInfo>();
   private sequence = TABLE_SHARD_ID_BASE;
   private index = 0;
 
@@ -55,6 +71,10 @@ export class MetadataStateMachine {
     for (const { value } of db.getRange({ start: TABLE_PREFIX, end: TABLE_PREFIX + "\uffff" })) {
       const table = JSON.parse(value) as TableInfo;
       this.tables.set(table.name, table);
+    }
+    for (const { value } of db.getRange({ start: RESTORE_PREFIX, end: RESTORE_PREFIX + "\uffff" })) {
+      const pending = JSON.parse(value) as TableInfo;
+      this.restores.set(pending.name, pending);
     }
   }
 
@@ -76,6 +96,11 @@ export class MetadataStateMachine {
   /** Registered tables sorted by name (UTF-8 byte order). */
   list(): TableInfo[] {
     return [...this.tables.values()].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  }
+
+  /** Shards allocated by restores in progress (one per table at most), sorted by shard id. */
+  pendingRestores(): TableInfo[] {
+    return [...this.restores.values()].sort((a, b) => a.shardId - b.shardId);
   }
 
   /** Applies entries (index order) in one durable transaction; `null` data advances the index only. */
@@ -100,6 +125,9 @@ export class MetadataStateMachine {
   }
 
   private applyCommand(command: MetadataCommand, writes: [string, string | null][]): MetadataResult {
+    if (command.op === "restore-begin" || command.op === "restore-finish" || command.op === "restore-abort") {
+      return this.applyRestoreCommand(command, writes);
+    }
     const existing = this.tables.get(command.name);
     if (command.op === "create") {
       if (existing) return { ok: false, error: "exists" };
@@ -115,21 +143,51 @@ export class MetadataStateMachine {
     return { ok: true, table: existing };
   }
 
+  /**
+   * `restore-begin` allocates the next shard id and records it as the table's pending replacement (a newer
+   * begin for the same table supersedes an older one, whose finish then fails). `restore-finish` points the
+   * table (created if absent) at its pending shard; `restore-abort` forgets the pending shard.
+   */
+  private applyRestoreCommand(
+    command: Extract<MetadataCommand, { op: "restore-begin" | "restore-finish" | "restore-abort" }>,
+    writes: [string, string | null][],
+  ): MetadataResult {
+    if (command.op === "restore-begin") {
+      this.sequence += 1;
+      const pending: TableInfo = { name: command.name, shardId: this.sequence };
+      this.restores.set(pending.name, pending);
+      writes.push([RESTORE_PREFIX + pending.name, JSON.stringify(pending)]);
+      return { ok: true, table: pending };
+    }
+    const pending = this.restores.get(command.name);
+    if (!pending || pending.shardId !== command.shardId) return { ok: false, error: "not found" };
+    this.restores.delete(command.name);
+    writes.push([RESTORE_PREFIX + command.name, null]);
+    if (command.op === "restore-abort") return { ok: true, table: pending };
+    this.tables.set(pending.name, pending);
+    writes.push([TABLE_PREFIX + pending.name, JSON.stringify(pending)]);
+    return { ok: true, table: pending };
+  }
+
   /** The whole catalogue (small: names and ids), for a metadata-group snapshot. */
   state(): MetadataState {
-    return { index: this.index, sequence: this.sequence, tables: this.list() };
+    return { index: this.index, sequence: this.sequence, tables: this.list(), restores: this.pendingRestores() };
   }
 
   /** Replaces the catalogue with a snapshot's, atomically and durably. */
   async install(state: MetadataState): Promise<void> {
     await this.db.transaction(() => {
       for (const name of this.tables.keys()) this.db.removeSync(TABLE_PREFIX + name);
+      for (const name of this.restores.keys()) this.db.removeSync(RESTORE_PREFIX + name);
       for (const table of state.tables) this.db.putSync(TABLE_PREFIX + table.name, JSON.stringify(table));
+      for (const pending of state.restores ?? []) this.db.putSync(RESTORE_PREFIX + pending.name, JSON.stringify(pending));
       this.db.putSync(INDEX_KEY, String(state.index));
       this.db.putSync(SEQUENCE_KEY, String(state.sequence));
     });
     this.tables.clear();
     for (const table of state.tables) this.tables.set(table.name, table);
+    this.restores.clear();
+    for (const pending of state.restores ?? []) this.restores.set(pending.name, pending);
     this.index = state.index;
     this.sequence = state.sequence;
   }

@@ -9,6 +9,10 @@ import { createApiServer } from "./api-server.js";
 import { listen, shutdown, type TlsFiles } from "./listen.js";
 import { persistentNodeName } from "./node-identity.js";
 import { VERSION } from "./version.js";
+import { createMaintenanceServer, leaderMaintenanceHandlers } from "../maintenance/server.js";
+import { bindService } from "../api/bind.js";
+import { checkBearerToken } from "../api/auth.js";
+import { MAINTENANCE_SERVICE } from "../proto/services.js";
 import { startRestServer, type RestServer } from "../rest/rest-server.js";
 import { createMetricsRegistry } from "../rest/registry.js";
 import { GrpcServerMetrics } from "../rest/grpc-metrics.js";
@@ -46,6 +50,14 @@ export interface LeaderSettings {
   };
   readonly tablesEnabled: boolean;
   readonly tablesToken: string;
+  readonly maintenance: {
+    readonly enabled: boolean;
+    readonly address: string;
+    readonly token: string;
+    readonly tls: TlsFiles;
+    /** Also serve Maintenance on the API listener (the reference's layout since v0.4.0). */
+    readonly onApiPort: boolean;
+  };
   /** The effective configuration for Cluster/Status, secrets masked. */
   readonly renderedConfig: () => Record<string, unknown>;
 }
@@ -56,6 +68,8 @@ export interface RunningNode {
   readonly apiAddress: string;
   /** The REST address actually bound. */
   readonly restAddress: string;
+  /** The maintenance address actually bound, when the listener is enabled. */
+  readonly maintenanceAddress?: string;
   readonly engine: Engine;
   stop(): Promise<void>;
 }
@@ -81,14 +95,24 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
   };
   const registry = createMetricsRegistry();
   registerTableMetrics(registry, engine);
+  // One set of gRPC metric families for every listener (labels tell the services apart).
+  const grpcMetrics = new GrpcServerMetrics(registry);
   const { server: apiServer, health } = createApiServer(engine, identity, {
-    observer: new GrpcServerMetrics(registry),
+    observer: grpcMetrics,
     tablesEnabled: settings.tablesEnabled,
     tablesToken: settings.tablesToken,
     maxConcurrentStreams: settings.api.maxConcurrentStreams,
     onUnexpectedError: (method, error) =>
       log.error("unexpected error in handler", { method, error: error instanceof Error ? error.stack : String(error) }),
   });
+  const onUnexpectedError = (method: string, error: unknown) =>
+    log.error("unexpected error in handler", { method, error: error instanceof Error ? error.stack : String(error) });
+  if (settings.maintenance.onApiPort) {
+    bindService(apiServer, MAINTENANCE_SERVICE, leaderMaintenanceHandlers(engine, { maxInMemoryLogBytes: settings.raft.maxInMemoryLogBytes }), {
+      intercept: (context) => checkBearerToken(context.metadata, settings.maintenance.token),
+      onUnexpectedError,
+    });
+  }
   let apiAddress: string;
   try {
     apiAddress = await listen(apiServer, settings.api.address, settings.api.tls);
@@ -97,6 +121,28 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     throw new Error(`failed to create API server: ${error instanceof Error ? error.message : String(error)}`);
   }
   log.info("API listening", { address: apiAddress, tables: engine.listTables().length });
+  const grpcServers = [apiServer];
+  const healths = [health];
+  let maintenanceAddress: string | undefined;
+  if (settings.maintenance.enabled) {
+    const maintenance = createMaintenanceServer(engine, identity, {
+      token: settings.maintenance.token,
+      maxInMemoryLogBytes: settings.raft.maxInMemoryLogBytes,
+      onUnexpectedError,
+      observer: grpcMetrics,
+    });
+    try {
+      maintenanceAddress = await listen(maintenance.server, settings.maintenance.address, settings.maintenance.tls);
+    } catch (error) {
+      await shutdown(apiServer, 0);
+      await raftNode.close();
+      throw new Error(`failed to create Maintenance server: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    grpcServers.push(maintenance.server);
+    healths.push(maintenance.health);
+    log.info("maintenance listening", { address: maintenanceAddress });
+    if (!settings.maintenance.token) log.warn("maintenance API has no token: anyone who reaches it can back up and restore tables (set --maintenance.token)");
+  }
   let serving = true;
   const problems = () => readinessProblems(engine, serving);
   let rest: RestServer;
@@ -108,15 +154,15 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     throw new Error(`failed to create REST server: ${error instanceof Error ? error.message : String(error)}`);
   }
   log.info("REST listening", { address: rest.address });
-  const healthTimer = trackReadiness(health, problems);
+  const healthTimers = healths.map((listenerHealth) => trackReadiness(listenerHealth, problems));
   const stop = async () => {
     serving = false;
-    clearInterval(healthTimer);
-    health.stop();
-    await stopNode([apiServer], raftNode.close, log);
+    healthTimers.forEach((timer) => clearInterval(timer));
+    healths.forEach((listenerHealth) => listenerHealth.stop());
+    await stopNode(grpcServers, raftNode.close, log);
     await rest.close();
   };
-  return { apiAddress, restAddress: rest.address, engine, stop };
+  return { apiAddress, restAddress: rest.address, ...(maintenanceAddress ? { maintenanceAddress } : {}), engine, stop };
 }
 
 /** Keeps the health service's overall status in step with readiness until shutdown. */

@@ -59,6 +59,9 @@ export function isolatedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 export class LeaderProcess {
   private output = "";
 
+  /** Where the Maintenance listener binds (plaintext). */
+  maintenanceAddress = "";
+
   private constructor(readonly child: ChildProcess, readonly apiAddress: string, readonly dataDir: string, readonly restAddress: string) {
     child.stderr?.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     child.stdout?.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
@@ -81,6 +84,7 @@ export class LeaderProcess {
     const apiPort = options.apiPort ?? (await freePort());
     const apiAddress = `http://127.0.0.1:${apiPort}`;
     const restAddress = `http://127.0.0.1:${await freePort()}`;
+    const maintenanceAddress = `http://127.0.0.1:${await freePort()}`;
     const args = [
       ARMADA_BIN, "leader",
       `--raft.address=127.0.0.1:${options.raftPort ?? (await freePort())}`,
@@ -92,12 +96,13 @@ export class LeaderProcess {
       `--api.address=${apiAddress}`,
       `--api.advertise-address=${apiAddress}`,
       `--replication.address=http://127.0.0.1:${await freePort()}`,
-      `--maintenance.address=http://127.0.0.1:${await freePort()}`,
+      `--maintenance.address=${maintenanceAddress}`,
       `--rest.address=${restAddress}`,
       ...extraArgs,
     ];
     const child = spawn(process.execPath, args, { env: isolatedEnv(), stdio: ["ignore", "pipe", "pipe"] });
     const leader = new LeaderProcess(child, apiAddress, dataDir, restAddress);
+    leader.maintenanceAddress = maintenanceAddress;
     if (options.waitForApi !== false) await leader.waitForLog(/API listening/, 20_000);
     return leader;
   }

@@ -26,6 +26,12 @@ export const LEADER_WAIT_MS = 10_000;
 const LMDB_DATA_FILE = "data.mdb";
 /** Pause between attempts while a group has no known leader. */
 const LEADER_RETRY_MS = 50;
+/** How long a restore waits for its new shard to elect a leader (spec Appendix C). */
+export const RESTORE_LEADER_WAIT_MS = 60_000;
+/** Timeout of one restore batch proposal; failed attempts are retried with back-off (spec §11.3). */
+export const RESTORE_PROPOSAL_TIMEOUT_MS = 30_000;
+/** Longest pause between two attempts of a restore batch proposal. */
+const RESTORE_RETRY_DELAY_MAX_MS = 5_000;
 
 export interface RaftEngineOptions {
   readonly nodeId: number;
@@ -59,6 +65,8 @@ type ForwardResponse = { index: number; term: number } | { error: string; leader
 export class RaftEngine implements Engine, NetworkHandlers {
   private readonly host: NodeHost;
   private readonly tables = new Map<string, RaftTable>();
+  /** Shards being loaded by restores, by shard id; they become tables when their restore finishes. */
+  private readonly restoring = new Map<number, RaftTable>();
   private catalogue!: MetadataStateMachine;
   private metadata!: RaftGroup<MetadataResult>;
   private stopSweeper: (() => void) | null = null;
@@ -99,14 +107,15 @@ export class RaftEngine implements Engine, NetworkHandlers {
     this.closed = true;
     await this.host.stop();
     this.stopSweeper?.();
-    for (const table of this.tables.values()) {
+    for (const table of [...this.tables.values(), ...this.restoring.values()]) {
       table.group.stop(new EngineClosedError());
       this.host.remove(table.info.shardId);
     }
     this.metadata?.stop(new EngineClosedError());
     this.host.remove(METADATA_GROUP_ID);
-    await Promise.all([...this.tables.values()].map((table) => table.stateMachine.close()));
+    await Promise.all([...this.tables.values(), ...this.restoring.values()].map((table) => table.stateMachine.close()));
     this.tables.clear();
+    this.restoring.clear();
     await this.catalogue?.close();
   }
 
@@ -121,6 +130,59 @@ export class RaftEngine implements Engine, NetworkHandlers {
   async deleteTable(name: string, options: WaitOptions = {}): Promise<void> {
     const result = await this.proposeMetadata({ op: "delete", name }, options.signal);
     if (!result.ok) throw new TableNotFoundError(name);
+  }
+
+  /**
+   * Replaces the contents of table `name` (created if absent) with `batches`, atomically for readers
+   * (spec §11.3): a fresh shard is allocated through the catalogue and started on every node, the batches
+   * are proposed to it, then the catalogue switches the table to it. On failure the fresh shard is
+   * dropped and the table stays as it was.
+   */
+  async restoreTable(name: string, batches: AsyncIterable<armada.v1.ICommand>, options: WaitOptions = {}): Promise<TableInfo> {
+    const begun = await this.proposeMetadata({ op: "restore-begin", name }, options.signal);
+    if (!begun.ok) throw new TransientError(`cannot allocate a shard to restore table "${name}"`);
+    const shardId = begun.table.shardId;
+    try {
+      const table = await this.waitRestoringLeader(shardId, options.signal);
+      for await (const batch of batches) await this.proposeRestoreBatch(table, batch, options.signal);
+      const finished = await this.proposeMetadata({ op: "restore-finish", name, shardId }, options.signal);
+      if (!finished.ok) throw new TransientError(`restore of table "${name}" into shard ${shardId} was superseded by another restore`);
+      return finished.table;
+    } catch (error) {
+      await this.proposeMetadata({ op: "restore-abort", name, shardId }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Waits until restore shard `shardId` runs here and has a Raft leader. */
+  private async waitRestoringLeader(shardId: number, signal?: AbortSignal): Promise<RaftTable> {
+    const deadline = anySignal(signal, AbortSignal.timeout(RESTORE_LEADER_WAIT_MS));
+    for (;;) {
+      const table = this.restoring.get(shardId);
+      if (table && table.group.node.leaderId !== 0) return table;
+      if (deadline.aborted) {
+        if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new AbortedError("deadline");
+        throw new AbortedError("deadline", `restore shard ${shardId} elected no leader within ${RESTORE_LEADER_WAIT_MS} ms`);
+      }
+      await sleep(LEADER_RETRY_MS, deadline);
+    }
+  }
+
+  /** Proposes one batch with a 30 s timeout per attempt, retrying transient failures while the shard runs. */
+  private async proposeRestoreBatch(table: RaftTable, batch: armada.v1.ICommand, signal?: AbortSignal): Promise<void> {
+    const data = pb.Command.encode(batch).finish();
+    for (let delayMs = LEADER_RETRY_MS; ; delayMs = Math.min(delayMs * 2, RESTORE_RETRY_DELAY_MAX_MS)) {
+      try {
+        await this.propose(table.group, data, anySignal(signal, AbortSignal.timeout(RESTORE_PROPOSAL_TIMEOUT_MS)));
+        return;
+      } catch (error) {
+        const timedOut = error instanceof Error && error.name === "TimeoutError";
+        if (signal?.aborted || !(error instanceof TransientError || timedOut)) throw error;
+        if (this.restoring.get(table.info.shardId) !== table) throw new TransientError(`restore shard ${table.info.shardId} stopped on node ${this.nodeId}`);
+        this.options.logger.warn("restore batch proposal failed, retrying", { table: table.info.name, shard_id: table.info.shardId, error: String(error) });
+        await sleep(delayMs, signal ?? new AbortController().signal);
+      }
+    }
   }
 
   listTables(): TableInfo[] {
@@ -155,7 +217,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
 
   async onSnapshot(from: number, groupId: number, headerBytes: Uint8Array, chunks: AsyncIterable<Uint8Array>): Promise<void> {
     const header = JSON.parse(Buffer.from(headerBytes).toString("utf8")) as SnapshotHeader;
-    const table = [...this.tables.values()].find((t) => t.info.shardId === groupId);
+    const table = this.tableByShard(groupId);
     if (!table) throw new Error(`no table with shard id ${groupId} runs on node ${this.options.nodeId}`);
     if (table.stateMachine.appliedIndex < header.streamIndex) {
       await table.stateMachine.recoverFromSnapshot(chunks, { index: header.streamIndex });
@@ -253,7 +315,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
     if (!this.options.log.hasGroup(groupId)) {
       // First start of this group on this node: every initial member writes the same bootstrap log.
       const bootstrap = bootstrapState(this.options.voters);
-      await this.options.log.save([{ groupId, entries: bootstrap.entries, hardState: bootstrap.hardState }]);
+      await this.options.log.save([{ groupId, entries: bootstrap.entries, hardState: bootstrap.hardState }], true);
     }
     return new RaftGroup<R>(this.groupOptions(groupId), machine);
   }
@@ -266,27 +328,50 @@ export class RaftEngine implements Engine, NetworkHandlers {
     if (results.some((result) => result.ok)) await this.reconcileTables();
   }
 
-  /** Starts groups of registered tables that do not run here and stops (and trashes) removed ones. */
+  /**
+   * Starts groups of registered tables and of pending restores that do not run here, promotes a restored
+   * shard to its table when the catalogue switched to it, and stops (and trashes) groups no longer wanted.
+   */
   private async reconcileTables(): Promise<void> {
     const wanted = new Map(this.catalogue.list().map((info) => [info.name, info]));
+    const pending = new Map(this.catalogue.pendingRestores().map((info) => [info.shardId, info]));
     for (const [name, table] of this.tables) {
       const info = wanted.get(name);
       if (info && info.shardId === table.info.shardId) continue;
       await this.stopTable(table);
     }
+    for (const [shardId, table] of this.restoring) {
+      if (pending.has(shardId) || wanted.get(table.info.name)?.shardId === shardId) continue;
+      await this.stopTable(table);
+    }
     for (const info of wanted.values()) {
       if (this.tables.has(info.name)) continue;
-      const stateMachine = TableStateMachine.open(this.tableDir(info), { table: info.name });
-      const group = await this.createGroup<ApplyResult>(info.shardId, new TableGroupStateMachine(stateMachine), false);
-      const table = new RaftTable(info, stateMachine, group, this, this.tableDir(info));
-      this.tables.set(info.name, table);
-      this.host.add(group);
-      this.options.logger.info("table started", { table: info.name, shard_id: info.shardId, applied_index: stateMachine.appliedIndex });
+      const restored = this.restoring.get(info.shardId);
+      if (restored) {
+        this.restoring.delete(info.shardId);
+        this.tables.set(info.name, restored);
+        this.options.logger.info("table switched to its restored shard", { table: info.name, shard_id: info.shardId });
+        continue;
+      }
+      this.tables.set(info.name, await this.startTable(info));
+    }
+    for (const info of pending.values()) {
+      if (!this.restoring.has(info.shardId)) this.restoring.set(info.shardId, await this.startTable(info));
     }
   }
 
+  private async startTable(info: TableInfo): Promise<RaftTable> {
+    const stateMachine = TableStateMachine.open(this.tableDir(info), { table: info.name });
+    const group = await this.createGroup<ApplyResult>(info.shardId, new TableGroupStateMachine(stateMachine), false);
+    const table = new RaftTable(info, stateMachine, group, this, this.tableDir(info));
+    this.host.add(group);
+    this.options.logger.info("table started", { table: info.name, shard_id: info.shardId, applied_index: stateMachine.appliedIndex });
+    return table;
+  }
+
   private async stopTable(table: RaftTable): Promise<void> {
-    this.tables.delete(table.info.name);
+    if (this.tables.get(table.info.name) === table) this.tables.delete(table.info.name);
+    if (this.restoring.get(table.info.shardId) === table) this.restoring.delete(table.info.shardId);
     this.host.remove(table.info.shardId);
     table.group.stop(new TableNotFoundError(table.info.name));
     await table.stateMachine.close();
@@ -297,8 +382,12 @@ export class RaftEngine implements Engine, NetworkHandlers {
 
   private snapshotSource(groupId: number) {
     if (groupId === METADATA_GROUP_ID) return null;
-    const table = [...this.tables.values()].find((t) => t.info.shardId === groupId);
+    const table = this.tableByShard(groupId);
     return table ? table.stateMachine.snapshot() : null;
+  }
+
+  private tableByShard(shardId: number): RaftTable | undefined {
+    return this.restoring.get(shardId) ?? [...this.tables.values()].find((t) => t.info.shardId === shardId);
   }
 }
 
@@ -337,6 +426,10 @@ class RaftTable implements TableHandle {
 function groupStatus(group: RaftGroup<any>, nodeId: number, shardId: number, appliedIndex: number): GroupStatus {
   const node = group.node;
   return { shardId, replicaId: nodeId, term: node.term, leaderId: node.leaderId, commitIndex: node.status().commit, appliedIndex };
+}
+
+function anySignal(signal: AbortSignal | undefined, timeout: AbortSignal): AbortSignal {
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
