@@ -1,26 +1,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { request as httpRequest } from "node:http";
 import { Counter, Registry } from "prom-client";
 import { acceptsGzip, startRestServer, type RestServer } from "./rest-server.js";
 import { createMetricsRegistry } from "./registry.js";
+import { httpCall } from "../test-support/http.js";
 import { invalidExpositionLines } from "../test-support/prometheus-text.js";
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
-
-/** One HTTP request with node:http (fetch would decompress gzip silently). */
-function call(base: string, path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(new URL(path, base), { method: options.method ?? "GET", headers: options.headers ?? {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const call = httpCall;
 
 describe("REST listener", () => {
   let server: RestServer;

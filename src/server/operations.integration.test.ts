@@ -5,7 +5,6 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { request as httpRequest } from "node:http";
 import { createRequire } from "node:module";
 import { join, dirname } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -13,21 +12,10 @@ import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { ArmadaClient } from "../client/index.js";
 import { LeaderProcess, removeDir, tempDir } from "../test-support/process.js";
+import { httpCall } from "../test-support/http.js";
 import { invalidExpositionLines, sampleValue } from "../test-support/prometheus-text.js";
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
-
-function get(base: string, path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(new URL(path, base), { method: options.method ?? "GET", headers: options.headers ?? {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = httpCall;
 
 /** Repeats `attempt` until it returns true or `timeoutMs` passes. */
 async function eventually(what: string, attempt: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
