@@ -6,7 +6,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ConfigError, loadConfig, usageText, type FlagValue } from "../config/index.js";
+import type { FlagValue } from "../config/index.js";
+import { STANDARD_OUTPUT, toolCommand } from "./tool-command.js";
 import { boolValue, stringValue } from "../config/values.js";
 import { isoTimestamp } from "../log/format.js";
 import { encodeManifest, MANIFEST_FILE, type ManifestTable } from "../maintenance/manifest.js";
@@ -21,22 +22,9 @@ export interface ToolRunOptions {
   readonly timeoutMs?: number;
 }
 
-const STANDARD_OUTPUT: ToolOutput = { stdout: process.stdout, stderr: process.stderr };
-
 /** `armada backup <argv>`: loads the configuration and runs; resolves with the exit code. */
-export async function backupCommand(argv: readonly string[], env: NodeJS.ProcessEnv, output: ToolOutput = STANDARD_OUTPUT): Promise<number> {
-  try {
-    const config = loadConfig("backup", argv, env);
-    if (config.help) {
-      output.stdout.write(usageText("backup"));
-      return 0;
-    }
-    return await runBackup(config.values, output);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    output.stderr.write(`${error.message}\n`);
-    return 1;
-  }
+export function backupCommand(argv: readonly string[], env: NodeJS.ProcessEnv, output: ToolOutput = STANDARD_OUTPUT): Promise<number> {
+  return toolCommand("backup", argv, env, output, (values, out) => runBackup(values, out));
 }
 
 /** Runs a backup with loaded configuration values (`address`, `dir`, `ca`, `token`, `json`, `ignore-status-errors`). */

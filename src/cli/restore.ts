@@ -6,7 +6,8 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ConfigError, loadConfig, usageText, type FlagValue } from "../config/index.js";
+import type { FlagValue } from "../config/index.js";
+import { STANDARD_OUTPUT, toolCommand } from "./tool-command.js";
 import { boolValue, stringValue } from "../config/values.js";
 import { MANIFEST_FILE, parseManifest, type ManifestTable } from "../maintenance/manifest.js";
 import { MaintenanceClient, RESTORE_CHUNK_BYTES_MAX } from "../maintenance/tool-client.js";
@@ -14,22 +15,9 @@ import { errorText, ToolLog, type ToolOutput } from "../maintenance/tool-log.js"
 import { readCommandStream } from "../snapshot/index.js";
 import { checkDirectory, TOOL_RUN_DEADLINE_MS, type ToolRunOptions } from "./backup.js";
 
-const STANDARD_OUTPUT: ToolOutput = { stdout: process.stdout, stderr: process.stderr };
-
 /** `armada restore <argv>`: loads the configuration and runs; resolves with the exit code. */
-export async function restoreCommand(argv: readonly string[], env: NodeJS.ProcessEnv, output: ToolOutput = STANDARD_OUTPUT): Promise<number> {
-  try {
-    const config = loadConfig("restore", argv, env);
-    if (config.help) {
-      output.stdout.write(usageText("restore"));
-      return 0;
-    }
-    return await runRestore(config.values, output);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    output.stderr.write(`${error.message}\n`);
-    return 1;
-  }
+export function restoreCommand(argv: readonly string[], env: NodeJS.ProcessEnv, output: ToolOutput = STANDARD_OUTPUT): Promise<number> {
+  return toolCommand("restore", argv, env, output, (values, out) => runRestore(values, out));
 }
 
 /** Runs a restore with loaded configuration values (`address`, `dir`, `ca`, `token`, `json`). */
