@@ -83,7 +83,11 @@ export async function runLeader(config: LoadedConfig, logger: Logger): Promise<n
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return;
+      if (stopping) {
+        // A second signal means "now": acknowledged writes are already durable, so nothing is lost.
+        log.warn("second signal, exiting without waiting for in-flight calls", { signal });
+        process.exit(1);
+      }
       stopping = true;
       log.info("received signal", { signal });
       node.stop().then(
@@ -91,7 +95,7 @@ export async function runLeader(config: LoadedConfig, logger: Logger): Promise<n
         (error: unknown) => { log.error("shutdown failed", { error }); resolve(1); },
       );
     };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
   });
 }
