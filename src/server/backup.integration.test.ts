@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ArmadaClient } from "../client/index.js";
 import { LeaderProcess, removeDir, runArmada, tempDir, TestCluster } from "../test-support/process.js";
@@ -55,7 +55,7 @@ test("backup then restore brings the table back in a new shard; the manifest lis
   assert.ok(Number(tables.find((t) => t.name === "users")!.id) > Number(originalId), "restore uses a new, higher shard id");
 });
 
-test("a backup file whose checksum does not match is refused before any table is restored", async () => {
+test("corrupted, truncated or missing backup files and a broken manifest are refused before any table is restored", async () => {
   // Proves restore verifies every file first (spec §11.7 [FIX]) and leaves the cluster untouched.
   await client.put("users", "marker", "before");
   const manifestPath = join(backupDir, "manifest.json");
@@ -66,6 +66,24 @@ test("a backup file whose checksum does not match is refused before any table is
   assert.equal(restore.code, 1);
   assert.match(restore.stderr, /table 'users' file 'users.bak' corrupted \(checksum mismatch\)/);
   assert.equal((await client.range("users", "marker")).kvs[0]?.value.toString(), "before");
+
+  // A truncated file, a missing file and a manifest that is not JSON are refused the same way.
+  manifest.tables[1]!.md5 = createHash("md5").update(readFileSync(join(backupDir, "users.bak"))).digest("hex");
+  writeFileSync(manifestPath, JSON.stringify(manifest));
+  const original = readFileSync(join(backupDir, "users.bak"));
+  writeFileSync(join(backupDir, "users.bak"), original.subarray(0, original.length - 10));
+  const truncated = await runArmada(["restore", `--address=${leader.maintenanceAddress}`, `--dir=${backupDir}`]);
+  assert.equal(truncated.code, 1);
+  assert.match(truncated.stderr, /checksum mismatch/);
+  rmSync(join(backupDir, "users.bak"));
+  const missing = await runArmada(["restore", `--address=${leader.maintenanceAddress}`, `--dir=${backupDir}`]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no such file or directory/);
+  writeFileSync(manifestPath, "{ not json");
+  const badManifest = await runArmada(["restore", `--address=${leader.maintenanceAddress}`, `--dir=${backupDir}`]);
+  assert.equal(badManifest.code, 1);
+  assert.match(badManifest.stderr, /manifest/i);
+  assert.equal((await client.range("users", "marker")).kvs[0]?.value.toString(), "before", "the cluster is untouched");
 });
 
 test("with --maintenance.token set, a backup without the token is refused; with none set, a warning is logged", async () => {
