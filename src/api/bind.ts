@@ -17,6 +17,8 @@ export interface CallContext {
   /** Fires when the client cancels, the client's deadline passes, or the server's default deadline passes. */
   readonly signal: AbortSignal;
   readonly peer: string;
+  /** Trailing metadata sent with a server stream's OK status (Armada extensions; Regatta clients ignore it). */
+  readonly trailers: grpc.Metadata;
 }
 
 export type UnaryHandler = (request: never, context: CallContext) => Promise<object>;
@@ -112,7 +114,7 @@ function callContext(path: string, call: AnyCall, defaultDeadlineMs: number | un
   if (delay !== undefined) {
     timer = setTimeout(() => controller.abort(new AbortedError("deadline")), Math.max(0, delay));
   }
-  const context: CallContext = { method: path, metadata: call.metadata, signal: controller.signal, peer: call.getPeer() };
+  const context: CallContext = { method: path, metadata: call.metadata, signal: controller.signal, peer: call.getPeer(), trailers: new grpc.Metadata() };
   return { context, dispose: () => { if (timer) clearTimeout(timer); events.removeListener("cancelled", onCancel); } };
 }
 
@@ -153,7 +155,7 @@ function adapt(path: string, method: MethodSpec, handler: Handler, options: Bind
           await (handler as ServerStreamHandler)(checkedRequest(call.request) as never, context, send);
         })
           .then(
-            () => { observer.handled(Code.OK, startedAtMs); call.end(); },
+            () => { observer.handled(Code.OK, startedAtMs); call.end(context.trailers); },
             (error: unknown) => {
               const status = failed(error, path, options, observer, startedAtMs, call.cancelled);
               if (!call.cancelled) call.emit("error", status);

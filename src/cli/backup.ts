@@ -50,11 +50,15 @@ export async function runBackup(values: Readonly<Record<string, FlagValue>>, out
       log.info(`backing up table '${name}'`, { table: name });
       const fileName = `${name}.bak`;
       temporaries.set(fileName, temporaryPath(dir, fileName));
-      const file = await writeFileSynced(temporaries.get(fileName)!, log.progress(`table '${name}'`, client.backup(name)));
-      written.push({ name, file_name: fileName, md5: file.md5, size: file.size });
+      let index: number | undefined;
+      const chunks = client.backup(name, (reported) => (index = reported));
+      const file = await writeFileSynced(temporaries.get(fileName)!, log.progress(`table '${name}'`, chunks));
+      written.push({ name, file_name: fileName, md5: file.md5, size: file.size, ...(index === undefined ? {} : { index }) });
       log.info(`backed up table '${name}'`, { table: name, md5: file.md5, size: file.size });
     }
-    const manifest = encodeManifest({ started, finished: isoTimestamp(new Date()), tables: written });
+    // The cluster's name is informational: a server without Cluster/MemberList on this port leaves it out.
+    const cluster = await client.clusterName().catch(() => undefined);
+    const manifest = encodeManifest({ ...(cluster ? { cluster } : {}), started, finished: isoTimestamp(new Date()), tables: written });
     log.info("tables backed up, writing manifest");
     temporaries.set(MANIFEST_FILE, temporaryPath(dir, MANIFEST_FILE));
     await writeFileSynced(temporaries.get(MANIFEST_FILE)!, [Buffer.from(manifest, "utf8")]);

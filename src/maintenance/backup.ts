@@ -3,6 +3,7 @@
  * `SnapshotChunk`s in the snapshot byte format of §9.4 but without the DUMMY trailer, so that a
  * Regatta server restoring it never creates a phantom empty-key entry (§16.1).
  */
+import { BACKUP_INDEX_METADATA } from "./wire.js";
 import type { ServerStreamHandler } from "../api/bind.js";
 import type { Engine } from "../engine/engine.js";
 import { pb, type armada } from "../proto/index.js";
@@ -48,6 +49,9 @@ export function backupHandler(engine: Engine): ServerStreamHandler {
     const table = engine.table(Buffer.from(request.table ?? []).toString("utf8"));
     await table.readIndex({ signal: context.signal });
     const snapshot = table.stateMachine.snapshot();
+    // [EXT] The view's applied index travels as trailing metadata: the byte stream itself carries no index
+    // (spec §11.2), and Regatta's tools ignore unknown metadata.
+    context.trailers.set(BACKUP_INDEX_METADATA, String(snapshot.index));
     try {
       for await (const data of backupChunks(snapshot.chunks())) {
         await send({ data, len: data.length });

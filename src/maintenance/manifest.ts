@@ -11,9 +11,13 @@ export interface ManifestTable {
   readonly md5: string;
   /** [EXT] Bytes of the file; Regatta ignores it. */
   readonly size?: number;
+  /** [EXT] Applied index of the table's point-in-time view (when the server reported it). */
+  readonly index?: number;
 }
 
 export interface Manifest {
+  /** [EXT] The backed-up cluster's name (Cluster/MemberList). */
+  readonly cluster?: string;
   readonly started: string;
   readonly finished: string;
   readonly tables: readonly ManifestTable[] | null;
@@ -22,7 +26,8 @@ export interface Manifest {
 /** The manifest's bytes: compact JSON and a newline, `tables: null` when there are none (as the reference). */
 export function encodeManifest(manifest: Manifest): string {
   const tables = manifest.tables && manifest.tables.length > 0 ? manifest.tables : null;
-  return `${JSON.stringify({ started: manifest.started, finished: manifest.finished, tables })}\n`;
+  const cluster = manifest.cluster === undefined ? {} : { cluster: manifest.cluster };
+  return `${JSON.stringify({ ...cluster, started: manifest.started, finished: manifest.finished, tables })}\n`;
 }
 
 /** Parses a manifest; throws `invalid manifest: <what>` when its shape is wrong. */

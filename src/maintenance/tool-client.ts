@@ -9,6 +9,7 @@ import { fromGrpcError } from "../client/errors.js";
 import { isTlsScheme, parseListenAddress } from "../config/address.js";
 import { pb, type armada } from "../proto/index.js";
 import { CLUSTER_SERVICE, MAINTENANCE_SERVICE, type ServiceSpec } from "../proto/services.js";
+import { BACKUP_INDEX_METADATA } from "./wire.js";
 
 /** Largest `SnapshotChunk.data` the restore tool sends (spec §11.7). */
 export const RESTORE_CHUNK_BYTES_MAX = 2 * 1024 * 1024;
@@ -72,10 +73,22 @@ export class MaintenanceClient {
     );
   }
 
-  /** `Maintenance/Backup`: the `data` of every chunk, in order. */
-  async *backup(table: string): AsyncGenerator<Uint8Array, void, undefined> {
+  /** `Cluster/MemberList`: the cluster's name. */
+  async clusterName(): Promise<string> {
+    return this.withFallback(CLUSTER_SERVICE, "MemberList", (path) =>
+      new Promise<string>((resolve, reject) => {
+        const request = Buffer.from(pb.MemberListRequest.encode({}).finish());
+        this.client.makeUnaryRequest(path, passThrough, passThrough, request, this.metadata.clone(), { deadline: this.options.deadline }, (error, bytes) =>
+          error ? reject(error) : resolve(pb.MemberListResponse.decode(bytes!).cluster ?? ""),
+        );
+      }),
+    );
+  }
+
+  /** `Maintenance/Backup`: the `data` of every chunk, in order; `onIndex` receives the view's index when the server reports it. */
+  async *backup(table: string, onIndex?: (index: number) => void): AsyncGenerator<Uint8Array, void, undefined> {
     let received = false;
-    const attempt = (path: string) => this.backupOnce(path, table, () => { received = true; });
+    const attempt = (path: string) => this.backupOnce(path, table, () => { received = true; }, onIndex);
     for (const useReference of this.namesToTry(MAINTENANCE_SERVICE)) {
       try {
         yield* attempt(pathOf(MAINTENANCE_SERVICE, "Backup", useReference));
@@ -87,9 +100,14 @@ export class MaintenanceClient {
     }
   }
 
-  private async *backupOnce(path: string, table: string, onData: () => void): AsyncGenerator<Uint8Array, void, undefined> {
+  private async *backupOnce(path: string, table: string, onData: () => void, onIndex?: (index: number) => void): AsyncGenerator<Uint8Array, void, undefined> {
     const request = Buffer.from(pb.BackupRequest.encode({ table: Buffer.from(table, "utf8") }).finish());
     const call = this.client.makeServerStreamRequest(path, passThrough, passThrough, request, this.metadata.clone(), { deadline: this.options.deadline });
+    // An Armada server reports the view's applied index in the trailers; a Regatta server does not.
+    call.on("status", (status: grpc.StatusObject) => {
+      const index = Number(status.metadata.get(BACKUP_INDEX_METADATA)[0]);
+      if (Number.isSafeInteger(index) && index > 0) onIndex?.(index);
+    });
     try {
       for await (const bytes of call as AsyncIterable<Buffer>) {
         onData();
