@@ -30,6 +30,8 @@ const LEADER_RETRY_MS = 50;
 export const RESTORE_LEADER_WAIT_MS = 60_000;
 /** Timeout of one restore batch proposal; failed attempts are retried with back-off (spec §11.3). */
 export const RESTORE_PROPOSAL_TIMEOUT_MS = 30_000;
+/** How long a restore waits for the other nodes to apply its last batch before switching the table. */
+export const RESTORE_PEER_CATCH_UP_MS = 30_000;
 /** Longest pause between two attempts of a restore batch proposal. */
 const RESTORE_RETRY_DELAY_MAX_MS = 5_000;
 
@@ -53,7 +55,7 @@ export interface RaftEngineOptions {
   readonly onFatal: (error: Error) => void;
 }
 
-type ForwardRequest = { kind: "propose"; groupId: number; data: string } | { kind: "info" };
+type ForwardRequest = { kind: "propose"; groupId: number; data: string } | { kind: "info" } | { kind: "applied"; groupId: number };
 
 /** What a node tells its peers about itself (for Cluster/MemberList). */
 export interface NodeInfo {
@@ -144,7 +146,9 @@ export class RaftEngine implements Engine, NetworkHandlers {
     const shardId = begun.table.shardId;
     try {
       const table = await this.waitRestoringLeader(shardId, options.signal);
-      for await (const batch of batches) await this.proposeRestoreBatch(table, batch, options.signal);
+      let lastIndex = 0;
+      for await (const batch of batches) lastIndex = await this.proposeRestoreBatch(table, batch, options.signal);
+      await this.waitPeersApplied(shardId, lastIndex, options.signal);
       const finished = await this.proposeMetadata({ op: "restore-finish", name, shardId }, options.signal);
       if (!finished.ok) throw new TransientError(`restore of table "${name}" into shard ${shardId} was superseded by another restore`);
       return finished.table;
@@ -168,13 +172,37 @@ export class RaftEngine implements Engine, NetworkHandlers {
     }
   }
 
-  /** Proposes one batch with a 30 s timeout per attempt, retrying transient failures while the shard runs. */
-  private async proposeRestoreBatch(table: RaftTable, batch: armada.v1.ICommand, signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits until every connected peer's replica of restore shard `shardId` applied `index`, so that the
+   * switch to the restored shard shows every node the whole table at once. Bounded: a peer that does not
+   * answer in time is left to catch up after the switch (it is logged).
+   */
+  private async waitPeersApplied(shardId: number, index: number, signal?: AbortSignal): Promise<void> {
+    const deadline = anySignal(signal, AbortSignal.timeout(RESTORE_PEER_CATCH_UP_MS));
+    const request = Buffer.from(JSON.stringify({ kind: "applied", groupId: shardId }));
+    for (const peerId of this.options.network.connectedPeers()) {
+      for (;;) {
+        const applied = await this.options.network
+          .request(peerId, request, LEADER_WAIT_MS)
+          .then((bytes) => (JSON.parse(Buffer.from(bytes).toString("utf8")) as { applied: number }).applied, () => 0);
+        if (applied >= index) break;
+        if (deadline.aborted) {
+          if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new AbortedError("deadline");
+          this.options.logger.warn("a peer has not applied the whole restore yet; switching anyway", { shard_id: shardId, peer: peerId, applied, index });
+          break;
+        }
+        await sleep(LEADER_RETRY_MS, deadline);
+      }
+    }
+  }
+
+  /** Proposes one batch with a 30 s timeout per attempt, retrying transient failures while the shard runs; returns its index. */
+  private async proposeRestoreBatch(table: RaftTable, batch: armada.v1.ICommand, signal?: AbortSignal): Promise<number> {
     const data = pb.Command.encode(batch).finish();
     for (let delayMs = LEADER_RETRY_MS; ; delayMs = Math.min(delayMs * 2, RESTORE_RETRY_DELAY_MAX_MS)) {
       try {
-        await this.propose(table.group, data, anySignal(signal, AbortSignal.timeout(RESTORE_PROPOSAL_TIMEOUT_MS)));
-        return;
+        const result = await this.propose(table.group, data, anySignal(signal, AbortSignal.timeout(RESTORE_PROPOSAL_TIMEOUT_MS)));
+        return result.revision;
       } catch (error) {
         const timedOut = error instanceof Error && error.name === "TimeoutError";
         if (signal?.aborted || !(error instanceof TransientError || timedOut)) throw error;
@@ -238,6 +266,10 @@ export class RaftEngine implements Engine, NetworkHandlers {
   async onRequest(_from: number, payload: Uint8Array): Promise<Uint8Array> {
     const request = JSON.parse(Buffer.from(payload).toString("utf8")) as ForwardRequest;
     if (request.kind === "info") return Buffer.from(JSON.stringify(this.options.nodeInfo ?? { name: "", apiAddress: "" }));
+    if (request.kind === "applied") {
+      const table = this.restoring.get(request.groupId) ?? [...this.tables.values()].find((t) => t.info.shardId === request.groupId);
+      return Buffer.from(JSON.stringify({ applied: table?.stateMachine.appliedIndex ?? 0 }));
+    }
     let response: ForwardResponse;
     try {
       const group = this.host.group(request.groupId);
