@@ -154,8 +154,8 @@ export class NodeHost {
     const batch: GroupMessage[] = [];
     for (const [group, ready] of readies) {
       for (const message of ready.messages) {
-        if (message.type === "snapshot" && this.options.snapshotSource(group.groupId)) this.streamSnapshot(group, message);
-        else batch.push({ groupId: group.groupId, message });
+        if (message.type === "snapshot" && this.streamSnapshot(group, message)) continue;
+        batch.push({ groupId: group.groupId, message });
       }
     }
     if (batch.length > 0) this.options.network().send(batch);
@@ -167,11 +167,16 @@ export class NodeHost {
     if (request.compactTo > 0) await this.options.log.compact(group.groupId, request.compactTo);
   }
 
-  /** Ships a table's data to a lagging peer beside Raft, then reports the outcome to the leader. */
-  private streamSnapshot(group: AnyGroup, message: Extract<Message, { type: "snapshot" }>): void {
+  /**
+   * Ships a table's data to a lagging peer beside Raft, then reports the outcome to the leader. Returns
+   * false for groups whose snapshots travel inline (the message is then sent as is). The snapshot view is
+   * opened only when a transfer starts, and always closed when it ends.
+   */
+  private streamSnapshot(group: AnyGroup, message: Extract<Message, { type: "snapshot" }>): boolean {
     const key = `${group.groupId}/${message.to}`;
+    if (this.snapshotsInFlight.has(key)) return true;
     const source = this.options.snapshotSource(group.groupId);
-    if (!source || this.snapshotsInFlight.has(key)) return;
+    if (!source) return false;
     this.snapshotsInFlight.add(key);
     const metadata = message.snapshot.metadata;
     const header: SnapshotHeader = {
@@ -194,5 +199,6 @@ export class NodeHost {
         this.snapshotsInFlight.delete(key);
         this.schedule();
       });
+    return true;
   }
 }

@@ -267,7 +267,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
     const request = JSON.parse(Buffer.from(payload).toString("utf8")) as ForwardRequest;
     if (request.kind === "info") return Buffer.from(JSON.stringify(this.options.nodeInfo ?? { name: "", apiAddress: "" }));
     if (request.kind === "applied") {
-      const table = this.restoring.get(request.groupId) ?? [...this.tables.values()].find((t) => t.info.shardId === request.groupId);
+      const table = this.tableByShard(request.groupId);
       return Buffer.from(JSON.stringify({ applied: table?.stateMachine.appliedIndex ?? 0 }));
     }
     let response: ForwardResponse;
