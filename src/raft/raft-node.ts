@@ -199,6 +199,11 @@ export class RaftNode {
     return this.raft.role;
   }
 
+  /** The commit index (cheap: for response headers and metrics; status() builds the full picture). */
+  get commit(): number {
+    return this.raft.log.committed;
+  }
+
   get leaderId(): number {
     return this.raft.leaderId;
   }

@@ -457,7 +457,7 @@ class RaftTable implements TableHandle {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function groupStatus(group: RaftGroup<any>, nodeId: number, shardId: number, appliedIndex: number): GroupStatus {
   const node = group.node;
-  return { shardId, replicaId: nodeId, term: node.term, leaderId: node.leaderId, commitIndex: node.status().commit, appliedIndex };
+  return { shardId, replicaId: nodeId, term: node.term, leaderId: node.leaderId, commitIndex: node.commit, appliedIndex };
 }
 
 function anySignal(signal: AbortSignal | undefined, timeout: AbortSignal): AbortSignal {
