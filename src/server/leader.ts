@@ -154,10 +154,10 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     throw new Error(`failed to create REST server: ${error instanceof Error ? error.message : String(error)}`);
   }
   log.info("REST listening", { address: rest.address });
-  const healthTimers = healths.map((listenerHealth) => trackReadiness(listenerHealth, problems));
+  const healthTimer = trackReadiness(healths, problems);
   const stop = async () => {
     serving = false;
-    healthTimers.forEach((timer) => clearInterval(timer));
+    clearInterval(healthTimer);
     healths.forEach((listenerHealth) => listenerHealth.stop());
     await stopNode(grpcServers, raftNode.close, log);
     await rest.close();
@@ -166,8 +166,12 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
 }
 
 /** Keeps the health service's overall status in step with readiness until shutdown. */
-function trackReadiness(health: ListenerHealth, problems: () => string[]): NodeJS.Timeout {
-  const refresh = () => health.update(problems().length === 0);
+function trackReadiness(healths: readonly ListenerHealth[], problems: () => string[]): NodeJS.Timeout {
+  // One readiness evaluation per refresh, shared by every listener.
+  const refresh = () => {
+    const ready = problems().length === 0;
+    for (const health of healths) health.update(ready);
+  };
   refresh();
   const timer = setInterval(refresh, HEALTH_REFRESH_MS);
   timer.unref();
