@@ -3,7 +3,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { readFileSync } from "node:fs";
-import { isTlsScheme, parseListenAddress } from "../config/address.js";
+import { grpcTarget, isTlsScheme, parseListenAddress, type ParseAddressOptions } from "../config/address.js";
 
 export interface TlsOptions {
   /** CA bundle to verify the server (default: the system's roots). */
@@ -24,10 +24,10 @@ export interface Dial {
 }
 
 /** Resolves an address such as "http://127.0.0.1:8443" or "unix:///run/armada.sock" into a grpc-js target. */
-export function dial(address: string, tls: TlsOptions = {}): Dial {
-  const parsed = parseListenAddress(address);
+export function dial(address: string, tls: TlsOptions = {}, parse: ParseAddressOptions = {}): Dial {
+  const parsed = parseListenAddress(address, parse);
   const secure = isTlsScheme(parsed.scheme);
-  const target = "path" in parsed ? `unix:${parsed.path}` : `${parsed.host.includes(":") ? `[${parsed.host}]` : parsed.host}:${parsed.port}`;
+  const target = grpcTarget(parsed);
   const options: grpc.ChannelOptions = {
     "grpc.max_receive_message_length": -1,
     "grpc.max_send_message_length": -1,

@@ -76,3 +76,13 @@ function parseHostPort(rest: string, scheme: "http" | "https", value: string): T
   if (port > PORT_MAX) throw new ConfigError(`invalid address '${value}': port ${port} is out of range (0-${PORT_MAX})`);
   return { scheme, host: match[1] ?? match[2] ?? "", port };
 }
+
+/**
+ * The grpc-js target of a parsed address: `unix:<path>`, or `host:port` with IPv6 hosts in brackets.
+ * `anyHost` stands in for an empty host (listeners bind every interface).
+ */
+export function grpcTarget(address: ListenAddress, anyHost = "0.0.0.0"): string {
+  if ("path" in address) return `unix:${address.path}`;
+  const host = address.host === "" ? anyHost : address.host.includes(":") ? `[${address.host}]` : address.host;
+  return `${host}:${address.port}`;
+}

@@ -4,9 +4,8 @@
  * under the armada.v1 names first, falling back to the reference names on UNIMPLEMENTED (§2.2).
  */
 import * as grpc from "@grpc/grpc-js";
-import { readFileSync } from "node:fs";
+import { dial } from "../client/channel.js";
 import { fromGrpcError } from "../client/errors.js";
-import { isTlsScheme, parseListenAddress } from "../config/address.js";
 import { pb, type armada } from "../proto/index.js";
 import { CLUSTER_SERVICE, MAINTENANCE_SERVICE, type ServiceSpec } from "../proto/services.js";
 import { BACKUP_INDEX_METADATA } from "./wire.js";
@@ -43,17 +42,10 @@ export class MaintenanceClient {
   private readonly useReferenceName = new Map<ServiceSpec, boolean>();
 
   constructor(private readonly options: MaintenanceClientOptions) {
-    const parsed = parseListenAddress(options.address, { allowBareHostPort: true });
-    const secure = isTlsScheme(parsed.scheme);
-    if (options.token && !secure) throw new Error("token requires a TLS connection");
-    const target = "path" in parsed ? `unix:${parsed.path}` : `${parsed.host.includes(":") ? `[${parsed.host}]` : parsed.host}:${parsed.port}`;
-    const credentials = secure
-      ? grpc.credentials.createSsl(options.ca ? readFileSync(options.ca) : null)
-      : grpc.credentials.createInsecure();
-    this.client = new grpc.Client(target, credentials, {
-      "grpc.max_receive_message_length": -1,
-      "grpc.max_send_message_length": -1,
-    });
+    // A bare host:port means TLS here, as with Regatta's tools.
+    const target = dial(options.address, options.ca ? { caFile: options.ca } : {}, { allowBareHostPort: true });
+    if (options.token && !target.secure) throw new Error("token requires a TLS connection");
+    this.client = new grpc.Client(target.target, target.credentials, target.options);
     if (options.token) this.metadata.set("authorization", `Bearer ${options.token}`);
   }
 

@@ -4,7 +4,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { isTlsScheme, parseListenAddress } from "../config/address.js";
+import { grpcTarget, isTlsScheme, parseListenAddress } from "../config/address.js";
 
 /** Largest inbound message on the gRPC listeners (spec §4.7). */
 export const INBOUND_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
@@ -29,9 +29,7 @@ export interface BindTarget {
 export function bindTarget(address: string): BindTarget {
   const parsed = parseListenAddress(address);
   const secure = isTlsScheme(parsed.scheme);
-  if ("path" in parsed) return { secure, target: `unix:${parsed.path}`, socketPath: parsed.path };
-  const host = parsed.host === "" ? "0.0.0.0" : parsed.host.includes(":") ? `[${parsed.host}]` : parsed.host;
-  return { secure, target: `${host}:${parsed.port}` };
+  return { secure, target: grpcTarget(parsed), ...("path" in parsed ? { socketPath: parsed.path } : {}) };
 }
 
 function credentials(address: BindTarget, tls: TlsFiles | undefined): grpc.ServerCredentials {
