@@ -1,13 +1,15 @@
 /**
- * `armada leader`: maps the loaded configuration to the node's settings, starts it, and stops it
- * gracefully on SIGTERM or SIGINT.
+ * `armada leader` and `armada follower`: map the loaded configuration to the node's settings, start the
+ * node, and stop it gracefully on SIGTERM or SIGINT.
  */
 import { boolValue, mapValue, numberValue, renderConfigStruct, stringValue, type LoadedConfig } from "../config/index.js";
 import type { Logger } from "../log/index.js";
-import { startLeader, type LeaderSettings } from "../server/leader.js";
+import { startLeader, type FollowerSettings, type LeaderSettings, type ReplicationListenerSettings } from "../server/leader.js";
 
-/** Builds the leader's settings from flat configuration values. */
-export function leaderSettings(config: LoadedConfig): LeaderSettings {
+export type ServerCommand = "leader" | "follower";
+
+/** Builds a node's settings from flat configuration values. */
+export function leaderSettings(config: LoadedConfig, command: ServerCommand = "leader"): LeaderSettings {
   const values = config.values;
   return {
     raft: {
@@ -61,12 +63,59 @@ export function leaderSettings(config: LoadedConfig): LeaderSettings {
       },
     },
     renderedConfig: () => renderConfigStruct(values),
+    ...(command === "leader" ? { replication: replicationListenerSettings(config) } : { follower: followerSettings(config) }),
   };
 }
 
-/** Runs a leader node until a stop signal; resolves with the exit code. */
-export async function runLeader(config: LoadedConfig, logger: Logger): Promise<number> {
-  const log = logger.child("leader");
+function replicationListenerSettings(config: LoadedConfig): ReplicationListenerSettings {
+  const values = config.values;
+  return {
+    enabled: boolValue(values, "replication.enabled"),
+    address: stringValue(values, "replication.address"),
+    tls: {
+      certFilename: stringValue(values, "replication.cert-filename"),
+      keyFilename: stringValue(values, "replication.key-filename"),
+      caFilename: stringValue(values, "replication.ca-filename"),
+      clientCertAuth: boolValue(values, "replication.client-cert-auth"),
+    },
+    maxSendMessageBytes: numberValue(values, "replication.max-send-message-size-bytes"),
+    logCacheSize: numberValue(values, "replication.log-cache-size"),
+  };
+}
+
+function followerSettings(config: LoadedConfig): FollowerSettings {
+  const values = config.values;
+  const optional = (key: string) => stringValue(values, key) || undefined;
+  return {
+    leaderAddress: stringValue(values, "replication.leader-address"),
+    tls: {
+      ...withDefined("caFile", optional("replication.ca-filename")),
+      ...withDefined("certFile", optional("replication.cert-filename")),
+      ...withDefined("keyFile", optional("replication.key-filename")),
+      ...withDefined("serverName", optional("replication.server-name")),
+      insecureSkipVerify: boolValue(values, "replication.insecure-skip-verify"),
+    },
+    keepaliveTimeMs: numberValue(values, "replication.keepalive-time"),
+    keepaliveTimeoutMs: numberValue(values, "replication.keepalive-timeout"),
+    pollIntervalMs: numberValue(values, "replication.poll-interval"),
+    reconcileIntervalMs: numberValue(values, "replication.reconcile-interval"),
+    leaseIntervalMs: numberValue(values, "replication.lease-interval"),
+    logRpcTimeoutMs: numberValue(values, "replication.log-rpc-timeout"),
+    snapshotRpcTimeoutMs: numberValue(values, "replication.snapshot-rpc-timeout"),
+    maxRecvMessageBytes: numberValue(values, "replication.max-recv-message-size-bytes"),
+    maxRecoveryInFlight: numberValue(values, "replication.max-recovery-in-flight"),
+    maxSnapshotRecvBytesPerSecond: numberValue(values, "replication.max-snapshot-recv-bytes-per-second"),
+    forwardWaitTimeoutMs: numberValue(values, "replication.forward-wait-timeout"),
+  };
+}
+
+function withDefined<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+/** Runs a leader or follower node until a stop signal; resolves with the exit code. */
+export async function runLeader(config: LoadedConfig, logger: Logger, command: ServerCommand = "leader"): Promise<number> {
+  const log = logger.child(command);
   let node;
   // A node that cannot persist must not go on: it stops at once and its peers carry the cluster.
   const onFatal = (error: Error) => {
@@ -74,7 +123,7 @@ export async function runLeader(config: LoadedConfig, logger: Logger): Promise<n
     process.exit(2);
   };
   try {
-    node = await startLeader(leaderSettings(config), log, onFatal);
+    node = await startLeader(leaderSettings(config, command), log, onFatal);
   } catch (error) {
     // Whatever started before the failure (listeners, the engine) must not keep the process alive.
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

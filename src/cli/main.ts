@@ -9,10 +9,6 @@ import { runLeader } from "./leader.js";
 import { backupCommand } from "./backup.js";
 import { restoreCommand } from "./restore.js";
 
-const COMMANDS_NOT_YET_AVAILABLE: Readonly<Record<string, string>> = {
-  follower: "follower clusters (cross-cluster replication)",
-};
-
 /** Runs `armada <argv>`; resolves with the exit code (a server resolves only once it has stopped). */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -26,22 +22,18 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (command === "backup") return backupCommand(rest, process.env);
   if (command === "restore") return restoreCommand(rest, process.env);
-  if (command !== "leader" && !(command in COMMANDS_NOT_YET_AVAILABLE)) {
+  if (command !== "leader" && command !== "follower") {
     process.stderr.write(`unknown command "${command}" for "armada"\nRun 'armada --help' for usage.\n`);
     return 1;
   }
   let config: LoadedConfig;
   try {
-    config = loadConfig(command as "leader", rest, process.env);
+    config = loadConfig(command, rest, process.env);
     if (config.help) {
-      process.stdout.write(usageText(command as "leader"));
+      process.stdout.write(usageText(command));
       return 0;
     }
-    if (command !== "leader") {
-      process.stderr.write(`armada ${command} is not available yet: it arrives with ${COMMANDS_NOT_YET_AVAILABLE[command]}\n`);
-      return 1;
-    }
-    validateStartup("leader", config);
+    validateStartup(command, config);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -51,7 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const logger = processLogger(config);
   for (const warning of config.warnings) logger.warn(warning);
-  return runLeader(config, logger);
+  return runLeader(config, logger, command);
 }
 
 function processLogger(config: LoadedConfig): Logger {

@@ -47,8 +47,6 @@ const TOOLS: readonly CommandName[] = ["backup", "restore"];
 
 const LATER_MEMBERSHIP = "gossip membership";
 const LATER_STORAGE = "storage cache tuning";
-const LATER_REPLICATION_SERVER = "the replication server";
-const LATER_REPLICATION_CLIENT = "follower replication";
 const LATER_RAFT_TIMING = "Raft timing configuration";
 const LATER_SNAPSHOTS = "Raft snapshotting";
 const LATER_RAFT_LIMITS = "Raft transport queue limiting";
@@ -188,56 +186,37 @@ const TABLES_AND_MAINTENANCE_FLAGS: FlagSpec[] = [
 ];
 
 const LEADER_REPLICATION_FLAGS: FlagSpec[] = [
-  { name: "replication.enabled", type: "bool", default: true, commands: LEADER, laterIssue: LATER_REPLICATION_SERVER,
+  { name: "replication.enabled", type: "bool", default: true, commands: LEADER,
     description: "Open the replication listener that follower clusters connect to." },
   { name: "replication.address", type: "string", default: "http://0.0.0.0:8444", commands: LEADER,
-    laterIssue: LATER_REPLICATION_SERVER,
     description: "Replication listen address: http://, https://, unix:// or unixs://." },
-  ...serverTlsFlags("replication", "replication", LEADER, LATER_REPLICATION_SERVER),
+  ...serverTlsFlags("replication", "replication", LEADER),
   { name: "replication.max-send-message-size-bytes", type: "uint64", default: 4194304, commands: LEADER,
-    laterIssue: LATER_REPLICATION_SERVER,
     description: "Target size of one Replicate message (a single large entry may exceed it); 0 means 4 MiB." },
-  { name: "replication.log-cache-size", type: "int", default: 0, commands: LEADER, laterIssue: LATER_REPLICATION_SERVER,
+  { name: "replication.log-cache-size", type: "int", default: 0, commands: LEADER,
     description: "Recent log entries cached per table for Replicate. 0 turns the cache off." },
 ];
 
 const FOLLOWER_REPLICATION_FLAGS: FlagSpec[] = [
   { name: "replication.leader-address", type: "string", default: "", commands: FOLLOWER, required: true,
-    laterIssue: LATER_REPLICATION_CLIENT,
     description: "Replication endpoint of the leader cluster, e.g. https://leader.example.com:8444." },
-  { name: "replication.cert-filename", type: "string", default: "", commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "PEM client certificate presented to the leader." },
-  { name: "replication.key-filename", type: "string", default: "", commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "PEM private key of the client certificate." },
-  { name: "replication.ca-filename", type: "string", default: "", defaultLabel: "system roots", commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "PEM CA bundle that verifies the leader's certificate." },
-  { name: "replication.insecure-skip-verify", type: "bool", default: false, commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "Accept any leader certificate and host name (testing only)." },
+  { name: "replication.cert-filename", type: "string", default: "", commands: FOLLOWER, description: "PEM client certificate presented to the leader." },
+  { name: "replication.key-filename", type: "string", default: "", commands: FOLLOWER, description: "PEM private key of the client certificate." },
+  { name: "replication.ca-filename", type: "string", default: "", defaultLabel: "system roots", commands: FOLLOWER, description: "PEM CA bundle that verifies the leader's certificate." },
+  { name: "replication.insecure-skip-verify", type: "bool", default: false, commands: FOLLOWER, description: "Accept any leader certificate and host name (testing only)." },
   { name: "replication.server-name", type: "string", default: "", commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT,
     description: "Name the leader certificate must match (and SNI) instead of the dialled host." },
-  { name: "replication.keepalive-time", type: "duration", default: parseDuration("1m"), commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "Idle time before a keepalive ping; at least 10s." },
-  { name: "replication.keepalive-timeout", type: "duration", default: parseDuration("10s"), commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "Wait for a ping acknowledgement before closing the connection." },
-  { name: "replication.poll-interval", type: "duration", default: parseDuration("1s"), commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "Base interval between log polls of one table." },
-  { name: "replication.reconcile-interval", type: "duration", default: parseDuration("30s"), commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "Period of reconciling tables and replication workers." },
-  { name: "replication.lease-interval", type: "duration", default: parseDuration("15s"), commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "Table lease renewal period; a lease lasts four times this." },
-  { name: "replication.log-rpc-timeout", type: "duration", default: parseDuration("1m"), commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "Deadline of each Replicate call." },
-  { name: "replication.snapshot-rpc-timeout", type: "duration", default: parseDuration("1h"), commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "Deadline of each Snapshot call." },
-  { name: "replication.max-recv-message-size-bytes", type: "uint64", default: 8388608, commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "Largest message accepted from the leader." },
-  { name: "replication.max-recovery-in-flight", type: "uint64", default: 1, commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "Snapshot recoveries run at once on this node." },
-  { name: "replication.max-snapshot-recv-bytes-per-second", type: "uint64", default: 0, commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT, description: "Snapshot download rate limit. 0 means unlimited." },
+  { name: "replication.keepalive-time", type: "duration", default: parseDuration("1m"), commands: FOLLOWER, description: "Idle time before a keepalive ping; at least 10s." },
+  { name: "replication.keepalive-timeout", type: "duration", default: parseDuration("10s"), commands: FOLLOWER, description: "Wait for a ping acknowledgement before closing the connection." },
+  { name: "replication.poll-interval", type: "duration", default: parseDuration("1s"), commands: FOLLOWER, description: "Base interval between log polls of one table." },
+  { name: "replication.reconcile-interval", type: "duration", default: parseDuration("30s"), commands: FOLLOWER, description: "Period of reconciling tables and replication workers." },
+  { name: "replication.lease-interval", type: "duration", default: parseDuration("15s"), commands: FOLLOWER, description: "Table lease renewal period; a lease lasts four times this." },
+  { name: "replication.log-rpc-timeout", type: "duration", default: parseDuration("1m"), commands: FOLLOWER, description: "Deadline of each Replicate call." },
+  { name: "replication.snapshot-rpc-timeout", type: "duration", default: parseDuration("1h"), commands: FOLLOWER, description: "Deadline of each Snapshot call." },
+  { name: "replication.max-recv-message-size-bytes", type: "uint64", default: 8388608, commands: FOLLOWER, description: "Largest message accepted from the leader." },
+  { name: "replication.max-recovery-in-flight", type: "uint64", default: 1, commands: FOLLOWER, description: "Snapshot recoveries run at once on this node." },
+  { name: "replication.max-snapshot-recv-bytes-per-second", type: "uint64", default: 0, commands: FOLLOWER, description: "Snapshot download rate limit. 0 means unlimited." },
   { name: "replication.forward-wait-timeout", type: "duration", default: parseDuration("30s"), commands: FOLLOWER,
-    laterIssue: LATER_REPLICATION_CLIENT,
     description: "Longest wait for a forwarded write to replicate back when the client set no deadline." },
 ];
 

@@ -1,7 +1,6 @@
 /**
- * The engine interface the API layer talks to. A single-node engine (single-node.ts) implements it now;
- * the multi-Raft engine replaces it behind the same interface, so every write is an asynchronous
- * proposal answered after the entry is applied locally, and every linearizable read waits on a read index.
+ * The engine interface the API layer talks to: every write is an asynchronous proposal answered after the
+ * entry is applied locally, and every linearizable read waits on a read index.
  */
 import type { armada } from "../proto/index.js";
 import type { ApplyResult, TableStateMachine } from "../fsm/index.js";
@@ -41,6 +40,27 @@ export interface TableHandle {
   dataSizeBytes(): number;
   /** The local replica, for serializable reads and snapshots. */
   readonly stateMachine: TableStateMachine;
+  /** The table group's Raft log on this node, for Log/Replicate (engines without a log leave it undefined). */
+  readonly log?: TableLog;
+  /** Resolves once the local replica applied leader-cluster index `index` or later (follower clusters, spec §10.3). */
+  waitLeaderIndex?(index: number, options?: WaitOptions): Promise<void>;
+}
+
+/** A table group's log entry as Log/Replicate ships it. */
+export interface TableLogEntry {
+  readonly index: number;
+  /** An encoded mvcc Command, or empty for an entry without one (leader no-op, membership change). */
+  readonly command: Uint8Array;
+}
+
+/** Read access to a table group's committed log. */
+export interface TableLog {
+  /** First index still stored (entries before it were compacted away). */
+  firstIndex(): number;
+  /** Last index stored (committed or not). */
+  lastIndex(): number;
+  /** Entries in [lo, hi), at most `maxBytes` in total but at least one when lo < hi. */
+  entries(lo: number, hi: number, maxBytes: number): TableLogEntry[];
 }
 
 /** All tables of this node and their registry. */

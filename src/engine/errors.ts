@@ -51,3 +51,11 @@ export class AbortedError extends TransientError {
     super(message);
   }
 }
+
+/** Log entries asked for were compacted away (covered by a snapshot): the reader must take a snapshot. */
+export class LogCompactedError extends EngineError {
+  constructor(readonly index: number, readonly firstIndex: number) {
+    super(`log entry ${index} was compacted; the log starts at ${firstIndex}`);
+    this.name = "LogCompactedError";
+  }
+}

@@ -22,14 +22,38 @@ export type MetadataCommand =
   | { readonly op: "delete"; readonly name: string }
   | { readonly op: "restore-begin"; readonly name: string }
   | { readonly op: "restore-finish"; readonly name: string; readonly shardId: number }
-  | { readonly op: "restore-abort"; readonly name: string; readonly shardId: number };
+  | { readonly op: "restore-abort"; readonly name: string; readonly shardId: number }
+  | LeaseCommand;
 
-const OPS: ReadonlySet<string> = new Set(["create", "delete", "restore-begin", "restore-finish", "restore-abort"]);
+/**
+ * Replication leases of a follower cluster (spec §9.7.1): which node pulls a table from the leader cluster.
+ * The proposer's wall clock travels in the command (`nowMs`), so every replica decides alike whether the
+ * current lease has expired.
+ */
+export type LeaseCommand =
+  | { readonly op: "lease-acquire"; readonly name: string; readonly nodeId: number; readonly nowMs: number; readonly durationMs: number }
+  | { readonly op: "lease-release"; readonly name: string; readonly nodeId: number };
+
+/** The holder of a table's replication lease, until `expiresAtMs` (wall clock). */
+export interface TableLease {
+  readonly name: string;
+  readonly nodeId: number;
+  readonly expiresAtMs: number;
+}
+
+const OPS: ReadonlySet<string> = new Set(["create", "delete", "restore-begin", "restore-finish", "restore-abort", "lease-acquire", "lease-release"]);
 
 /** The outcome of one command, identical on every replica. */
 export type MetadataResult =
   | { readonly ok: true; readonly table: TableInfo }
-  | { readonly ok: false; readonly error: "exists" | "not found" };
+  | { readonly ok: true; readonly lease: TableLease | null }
+  | { readonly ok: false; readonly error: "exists" | "not found" | "leased" };
+
+/** The table a successful catalogue command returned (create, delete, restore-*). */
+export function resultTable(result: MetadataResult): TableInfo {
+  if (!result.ok || !("table" in result)) throw new Error("metadata command returned no table");
+  return result.table;
+}
 
 /** The whole catalogue, as carried by a metadata snapshot. */
 export interface MetadataState {
@@ -38,12 +62,15 @@ export interface MetadataState {
   readonly tables: readonly TableInfo[];
   /** Shards being loaded by restores, by table name (absent in snapshots of older versions). */
   readonly restores?: readonly TableInfo[];
+  /** Replication leases of a follower cluster (absent in snapshots of older versions). */
+  readonly leases?: readonly TableLease[];
 }
 
 const INDEX_KEY = "sys/index";
 const SEQUENCE_KEY = "sys/idseq";
 const TABLE_PREFIX = "tables/";
 const RESTORE_PREFIX = "restores/";
+const LEASE_PREFIX = "leases/";
 
 export function encodeMetadataCommand(command: MetadataCommand): Uint8Array {
   return Buffer.from(JSON.stringify(command), "utf8");
@@ -52,7 +79,8 @@ export function encodeMetadataCommand(command: MetadataCommand): Uint8Array {
 export function decodeMetadataCommand(data: Uint8Array): MetadataCommand {
   const parsed = JSON.parse(Buffer.from(data).toString("utf8")) as MetadataCommand;
   const shardOk = !("shardId" in parsed) || Number.isSafeInteger(parsed.shardId);
-  if (!OPS.has(parsed.op) || typeof parsed.name !== "string" || !shardOk) {
+  const numbersOk = ["nodeId", "nowMs", "durationMs"].every((field) => !(field in parsed) || Number.isSafeInteger((parsed as unknown as Record<string, unknown>)[field]));
+  if (!OPS.has(parsed.op) || typeof parsed.name !== "string" || !shardOk || !numbersOk) {
     throw new Error(`invalid metadata command: ${Buffer.from(data).toString("utf8").slice(0, 200)}`);
   }
   return parsed;
@@ -62,6 +90,7 @@ export function decodeMetadataCommand(data: Uint8Array): MetadataCommand {
 export class MetadataStateMachine {
   private readonly tables = new Map<string, TableInfo>();
   private readonly restores = new Map<string, TableInfo>();
+  private readonly leases = new Map<string, TableLease>();
   private sequence = TABLE_SHARD_ID_BASE;
   private index = 0;
 
@@ -75,6 +104,10 @@ export class MetadataStateMachine {
     for (const { value } of db.getRange({ start: RESTORE_PREFIX, end: RESTORE_PREFIX + "\uffff" })) {
       const pending = JSON.parse(value) as TableInfo;
       this.restores.set(pending.name, pending);
+    }
+    for (const { value } of db.getRange({ start: LEASE_PREFIX, end: LEASE_PREFIX + "\uffff" })) {
+      const lease = JSON.parse(value) as TableLease;
+      this.leases.set(lease.name, lease);
     }
   }
 
@@ -96,6 +129,11 @@ export class MetadataStateMachine {
   /** Registered tables sorted by name (UTF-8 byte order). */
   list(): TableInfo[] {
     return [...this.tables.values()].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  }
+
+  /** The replication lease of table `name`, if any (it may have expired). */
+  lease(name: string): TableLease | undefined {
+    return this.leases.get(name);
   }
 
   /** Shards allocated by restores in progress (one per table at most), sorted by shard id. */
@@ -125,6 +163,7 @@ export class MetadataStateMachine {
   }
 
   private applyCommand(command: MetadataCommand, writes: [string, string | null][]): MetadataResult {
+    if (command.op === "lease-acquire" || command.op === "lease-release") return this.applyLeaseCommand(command, writes);
     if (command.op === "restore-begin" || command.op === "restore-finish" || command.op === "restore-abort") {
       return this.applyRestoreCommand(command, writes);
     }
@@ -140,7 +179,28 @@ export class MetadataStateMachine {
     if (!existing) return { ok: false, error: "not found" };
     this.tables.delete(command.name);
     writes.push([TABLE_PREFIX + command.name, null]);
+    if (this.leases.delete(command.name)) writes.push([LEASE_PREFIX + command.name, null]);
     return { ok: true, table: existing };
+  }
+
+  /**
+   * `lease-acquire` succeeds when the table has no lease, the lease is the proposer's, or it expired by the
+   * proposer's clock; the lease then runs `durationMs` from `nowMs`. `lease-release` drops the proposer's lease.
+   */
+  private applyLeaseCommand(command: LeaseCommand, writes: [string, string | null][]): MetadataResult {
+    const current = this.leases.get(command.name);
+    if (command.op === "lease-release") {
+      if (!current || current.nodeId !== command.nodeId) return { ok: true, lease: null };
+      this.leases.delete(command.name);
+      writes.push([LEASE_PREFIX + command.name, null]);
+      return { ok: true, lease: null };
+    }
+    if (!this.tables.has(command.name)) return { ok: false, error: "not found" };
+    if (current && current.nodeId !== command.nodeId && current.expiresAtMs > command.nowMs) return { ok: false, error: "leased" };
+    const lease: TableLease = { name: command.name, nodeId: command.nodeId, expiresAtMs: command.nowMs + command.durationMs };
+    this.leases.set(lease.name, lease);
+    writes.push([LEASE_PREFIX + lease.name, JSON.stringify(lease)]);
+    return { ok: true, lease };
   }
 
   /**
@@ -171,7 +231,7 @@ export class MetadataStateMachine {
 
   /** The whole catalogue (small: names and ids), for a metadata-group snapshot. */
   state(): MetadataState {
-    return { index: this.index, sequence: this.sequence, tables: this.list(), restores: this.pendingRestores() };
+    return { index: this.index, sequence: this.sequence, tables: this.list(), restores: this.pendingRestores(), leases: [...this.leases.values()] };
   }
 
   /** Replaces the catalogue with a snapshot's, atomically and durably. */
@@ -179,6 +239,8 @@ export class MetadataStateMachine {
     await this.db.transaction(() => {
       for (const name of this.tables.keys()) this.db.removeSync(TABLE_PREFIX + name);
       for (const name of this.restores.keys()) this.db.removeSync(RESTORE_PREFIX + name);
+      for (const name of this.leases.keys()) this.db.removeSync(LEASE_PREFIX + name);
+      for (const lease of state.leases ?? []) this.db.putSync(LEASE_PREFIX + lease.name, JSON.stringify(lease));
       for (const table of state.tables) this.db.putSync(TABLE_PREFIX + table.name, JSON.stringify(table));
       for (const pending of state.restores ?? []) this.db.putSync(RESTORE_PREFIX + pending.name, JSON.stringify(pending));
       this.db.putSync(INDEX_KEY, String(state.index));
@@ -188,6 +250,8 @@ export class MetadataStateMachine {
     for (const table of state.tables) this.tables.set(table.name, table);
     this.restores.clear();
     for (const pending of state.restores ?? []) this.restores.set(pending.name, pending);
+    this.leases.clear();
+    for (const lease of state.leases ?? []) this.leases.set(lease.name, lease);
     this.index = state.index;
     this.sequence = state.sequence;
   }

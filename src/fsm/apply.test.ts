@@ -100,6 +100,30 @@ test("SEQUENCE applies its sub-commands in order with the SEQUENCE's own leader_
   });
 });
 
+test("a replicated SEQUENCE skips leader entries the replica already holds and never moves the position back", async () => {
+  // Proves the exactly-once rule around a lease handover: a stale batch (leader entries 11..12 after 11..13
+  // were applied) changes nothing; an overlapping batch applies only its new entries; a Reset DUMMY still
+  // sets the position to 0.
+  await withTable(async (table) => {
+    const seq = (from: number, values: string[]) => ({
+      type: CommandType.SEQUENCE,
+      leaderIndex: from + values.length - 1,
+      sequence: values.map((value, i) => put("k", value, { leaderIndex: from + i })),
+    });
+    await table.apply1(seq(11, ["a", "b", "c"]));
+    assert.equal(table.sm.leaderIndex, 13);
+    await table.apply1({ type: CommandType.TXN, txn: { success: [opPut("seen", "x")] } });
+    await table.apply1(seq(11, ["stale1", "stale2"]));
+    assert.equal(table.sm.leaderIndex, 13);
+    assert.deepEqual(table.dump().find(([key]) => key === "k"), ["k", "c"]);
+    await table.apply1(seq(12, ["dup", "dup", "d"]));
+    assert.equal(table.sm.leaderIndex, 14);
+    assert.deepEqual(table.dump().find(([key]) => key === "k"), ["k", "d"]);
+    await table.apply1({ type: CommandType.DUMMY, leaderIndex: 0 });
+    assert.equal(table.sm.leaderIndex, 0);
+  });
+});
+
 test("PUT_BATCH and DELETE_BATCH give one response per pair", async () => {
   // Proves the batch commands of §8.4 (DELETE_BATCH deletes single keys and reports no count).
   await withTable(async (table) => {

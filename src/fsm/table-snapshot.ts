@@ -14,10 +14,19 @@ const CommandType = pb.Command.CommandType;
 /** The scan start that includes every user key, the empty key too. */
 const FIRST_KEY = new Uint8Array(0);
 
+/**
+ * Which index the trailer carries: "applied" (the view's applied index: what a leader serves to followers
+ * and writes into backups, spec §9.4) or "leader" (the stored leader-cluster index: what a replica of the
+ * same cluster must inherit so a follower cluster's node keeps its replication position).
+ */
+export type SnapshotTrailer = "applied" | "leader";
+
 /** A consistent snapshot of a table, streamed lazily. */
 export interface SnapshotStream {
   /** Applied index of the view (also carried by the trailer). */
   readonly index: number;
+  /** Leader-cluster index stored with the view. */
+  readonly leaderIndex: number;
   /**
    * The Snappy-framed record stream, in pieces of at most 1 MiB (ready for `SnapshotChunk.data`). Can be
    * iterated once; stopping early releases the view.
@@ -36,14 +45,22 @@ export class TableSnapshotStream implements SnapshotStream {
   #closed = false;
   #revoked = false;
 
-  constructor(snapshot: ReadSnapshot, table: Uint8Array, onDone: (stream: TableSnapshotStream) => void) {
+  readonly #trailer: SnapshotTrailer;
+
+  constructor(snapshot: ReadSnapshot, table: Uint8Array, onDone: (stream: TableSnapshotStream) => void, trailer: SnapshotTrailer = "applied") {
     this.#snapshot = snapshot;
     this.#table = table;
     this.#onDone = onDone;
+    this.#trailer = trailer;
   }
 
   get index(): number {
     return this.#snapshot.system.index;
+  }
+
+  /** The leader-cluster index stored with the view (0 on leader clusters). */
+  get leaderIndex(): number {
+    return this.#snapshot.system.leaderIndex;
   }
 
   chunks(): AsyncIterable<Uint8Array> {
@@ -77,7 +94,7 @@ export class TableSnapshotStream implements SnapshotStream {
         yield* encoder.write(encodeCommandRecord({ table: this.#table, type: CommandType.PUT, kv: toKeyValue(key, value) }));
       }
       this.#checkOpen();
-      yield* encoder.write(encodeCommandRecord({ table: this.#table, type: CommandType.DUMMY, leaderIndex: this.index }));
+      yield* encoder.write(encodeCommandRecord({ table: this.#table, type: CommandType.DUMMY, leaderIndex: this.#trailer === "applied" ? this.index : this.leaderIndex }));
       yield* encoder.end();
     } finally {
       this.close();

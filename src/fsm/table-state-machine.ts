@@ -2,14 +2,14 @@
  * The state machine of one table replica on LMDB (spec §8.4): applies committed log entries atomically
  * and durably, serves reads, and produces and installs snapshots.
  */
-import { toNumber, type armada } from "../proto/index.js";
+import { pb, toNumber, type armada } from "../proto/index.js";
 import { applyCommand, checkCommand } from "./commands.js";
 import { FatalApplyError, StateMachineClosedError, assert } from "./errors.js";
 import { readRange, type RangeQuery, type RangeResult } from "./range.js";
 import { SnapshotRangeIterator, type RangeIterator } from "./range-iterator.js";
 import { hasLeaderIndex, loadSnapshot } from "./recovery.js";
 import { TableStore, type SlotId, type SystemValues } from "./store.js";
-import { TableSnapshotStream, type SnapshotStream } from "./table-snapshot.js";
+import { TableSnapshotStream, type SnapshotStream, type SnapshotTrailer } from "./table-snapshot.js";
 import { assertNoWrites, executeTxn, type TxnOutcome } from "./txn.js";
 import { TableReader, TableWriter } from "./view.js";
 import { WriteQueue } from "./write-queue.js";
@@ -142,9 +142,9 @@ export class TableStateMachine {
   }
 
   /** A consistent snapshot of the whole table, streamed lazily (spec §9.4). */
-  snapshot(): SnapshotStream {
+  snapshot(trailer: SnapshotTrailer = "applied"): SnapshotStream {
     this.#checkOpen();
-    const stream = new TableSnapshotStream(this.#store.beginRead(), this.#tableBytes, (done) => this.#openViews.delete(done));
+    const stream = new TableSnapshotStream(this.#store.beginRead(), this.#tableBytes, (done) => this.#openViews.delete(done), trailer);
     this.#openViews.add(stream);
     return stream;
   }
@@ -205,9 +205,13 @@ export class TableStateMachine {
     let leaderIndexSet = false;
     const results = pending.map(({ index, command }): ApplyResult => {
       if (command === null) return { index, revision: index, responses: [], succeeded: true };
-      const { responses, succeeded } = this.#applyOne(writer, command, index);
+      const replicated = isReplicatedSequence(command);
+      const { responses, succeeded } = this.#applyOne(writer, replicated ? withoutApplied(command, leaderIndex) : command, index);
       if (hasLeaderIndex(command)) {
-        leaderIndex = toNumber(command.leaderIndex);
+        const carried = toNumber(command.leaderIndex);
+        // A replicated batch never moves the position back (a stale duplicate was filtered to nothing);
+        // any other command sets it exactly (a DUMMY with 0 is a Reset, spec §11.4).
+        leaderIndex = replicated ? Math.max(leaderIndex, carried) : carried;
         leaderIndexSet = true;
       }
       return { index, revision: index, responses, succeeded };
@@ -257,6 +261,24 @@ export class TableStateMachine {
   #checkOpen(): void {
     if (this.#closed) throw new StateMachineClosedError(`table "${this.#table}" is closed`);
   }
+}
+
+const SEQUENCE = pb.Command.CommandType.SEQUENCE;
+
+/** A SEQUENCE carrying a leader index: commands a follower pulled from the leader cluster (spec §9.8). */
+function isReplicatedSequence(command: armada.v1.ICommand): boolean {
+  return command.type === SEQUENCE && hasLeaderIndex(command);
+}
+
+/**
+ * The SEQUENCE without the sub-commands the replica already holds (their leader index is at most
+ * `leaderIndex`). Two nodes of a follower cluster may briefly both pull a table around a lease handover;
+ * this keeps every leader entry applied exactly once, whichever of their batches commits first.
+ */
+function withoutApplied(command: armada.v1.ICommand, leaderIndex: number): armada.v1.ICommand {
+  const sequence = command.sequence ?? [];
+  const fresh = sequence.filter((sub) => !hasLeaderIndex(sub) || toNumber(sub.leaderIndex) > leaderIndex);
+  return fresh.length === sequence.length ? command : { ...command, sequence: fresh };
 }
 
 function otherSlot(slot: SlotId): SlotId {

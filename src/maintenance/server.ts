@@ -27,6 +27,8 @@ export interface MaintenanceServerOptions {
   /** Where Restore spools its input; the OS temporary directory by default. */
   readonly spoolDir?: string;
   readonly observer?: CallObserver;
+  /** Maintenance handlers replacing the leader's (a follower serves Reset only, spec §11.1). */
+  readonly handlers?: Record<string, Handler>;
 }
 
 export interface MaintenanceServer {
@@ -55,7 +57,7 @@ export function createMaintenanceServer(engine: Engine, identity: NodeIdentity, 
   const maintenanceDeadlineMs = (method: string) =>
     method === "Backup" ? BACKUP_DEADLINE_MS : method === "Restore" ? RESTORE_DEADLINE_MS : UNARY_DEADLINE_MS;
   const intercept = (context: CallContext) => checkBearerToken(context.metadata, options.token);
-  bindService(server, MAINTENANCE_SERVICE, leaderMaintenanceHandlers(engine, options), {
+  bindService(server, MAINTENANCE_SERVICE, options.handlers ?? leaderMaintenanceHandlers(engine, options), {
     intercept,
     defaultDeadlineMs: maintenanceDeadlineMs,
     onUnexpectedError,

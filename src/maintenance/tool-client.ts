@@ -65,6 +65,18 @@ export class MaintenanceClient {
     );
   }
 
+  /** `Maintenance/Reset` (follower clusters): one table, or every table with `resetAll`. */
+  async reset(request: { table?: string; resetAll?: boolean }): Promise<void> {
+    await this.withFallback(MAINTENANCE_SERVICE, "Reset", (path) =>
+      new Promise<void>((resolve, reject) => {
+        const body = Buffer.from(pb.ResetRequest.encode({ table: Buffer.from(request.table ?? "", "utf8"), resetAll: request.resetAll === true }).finish());
+        this.client.makeUnaryRequest(path, passThrough, passThrough, body, this.metadata.clone(), { deadline: this.options.deadline }, (error) =>
+          error ? reject(error) : resolve(),
+        );
+      }),
+    );
+  }
+
   /** `Cluster/MemberList`: the cluster's name. */
   async clusterName(): Promise<string> {
     return this.withFallback(CLUSTER_SERVICE, "MemberList", (path) =>

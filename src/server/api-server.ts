@@ -4,7 +4,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import type { Engine } from "../engine/engine.js";
-import { bindService, type CallContext, type CallObserver } from "../api/bind.js";
+import { bindService, type CallContext, type CallObserver, type Handler } from "../api/bind.js";
 import { checkBearerToken } from "../api/auth.js";
 import { kvHandlers } from "../api/kv.js";
 import { tablesHandlers } from "../api/tables.js";
@@ -15,6 +15,8 @@ import { addReflection, ListenerHealth } from "./introspection.js";
 
 /** Deadline applied to unary KV and Cluster calls when the client set none (spec §4.1). */
 export const DEFAULT_CALL_DEADLINE_MS = 5000;
+/** KV methods that write (Txn may); a follower forwards them. */
+const WRITE_METHODS: ReadonlySet<string> = new Set(["Put", "DeleteRange", "Txn"]);
 
 export interface ApiServerOptions {
   readonly tablesEnabled: boolean;
@@ -23,6 +25,12 @@ export interface ApiServerOptions {
   readonly onUnexpectedError: (method: string, error: unknown) => void;
   /** Records gRPC server metrics. */
   readonly observer?: CallObserver;
+  /** KV handlers replacing the local engine's (a follower forwards writes, spec §10). */
+  readonly kv?: Record<string, Handler>;
+  /** Tables handlers replacing the leader's (a follower's are read-only, spec §6.5). */
+  readonly tables?: Record<string, Handler>;
+  /** Default deadline of KV writes whose client set none (a follower waits longer: forward + catch-up). */
+  readonly writeDeadlineMs?: number;
 }
 
 /** The API server with its health service; the caller binds the server with listen(). */
@@ -40,14 +48,16 @@ export function createApiServer(engine: Engine, identity: NodeIdentity, options:
     }),
   );
   // IterateRange is bounded by the client only: its 5 s default applies to opening the view (kv.ts).
-  const defaultDeadlineMs = (method: string) => (method === "IterateRange" ? undefined : DEFAULT_CALL_DEADLINE_MS);
+  const writeDeadlineMs = options.writeDeadlineMs ?? DEFAULT_CALL_DEADLINE_MS;
+  const defaultDeadlineMs = (method: string) =>
+    method === "IterateRange" ? undefined : WRITE_METHODS.has(method) ? writeDeadlineMs : DEFAULT_CALL_DEADLINE_MS;
   const { onUnexpectedError, observer } = options;
   const served = [KV_SERVICE, CLUSTER_SERVICE];
-  bindService(server, KV_SERVICE, kvHandlers(engine), { defaultDeadlineMs, onUnexpectedError, observer });
+  bindService(server, KV_SERVICE, options.kv ?? kvHandlers(engine), { defaultDeadlineMs, onUnexpectedError, observer });
   bindService(server, CLUSTER_SERVICE, clusterHandlers(engine, identity), { defaultDeadlineMs, onUnexpectedError, observer });
   if (options.tablesEnabled) {
     const intercept = (context: CallContext) => checkBearerToken(context.metadata, options.tablesToken);
-    bindService(server, TABLES_SERVICE, tablesHandlers(engine), { intercept, onUnexpectedError, observer });
+    bindService(server, TABLES_SERVICE, options.tables ?? tablesHandlers(engine), { intercept, onUnexpectedError, observer });
     served.push(TABLES_SERVICE);
   }
   const serviceNames = served.flatMap((spec) => [spec.armadaName, spec.referenceName]);

@@ -1,6 +1,7 @@
 /**
- * `armada leader`: one node of the leader cluster. Opens the engine (starting every registered table
- * before serving), then the API listener; stops gracefully on request.
+ * One node of a leader cluster (`armada leader`) or of a follower cluster (`armada follower`). Opens the
+ * engine (starting every registered table before serving), then the listeners; a leader also opens the
+ * replication listener, a follower starts replicating from its leader cluster. Stops gracefully on request.
  */
 import type * as grpc from "@grpc/grpc-js";
 import type { Engine } from "../engine/engine.js";
@@ -15,10 +16,21 @@ import { checkBearerToken } from "../api/auth.js";
 import { MAINTENANCE_SERVICE } from "../proto/services.js";
 import { startRestServer, type RestServer } from "../rest/rest-server.js";
 import { createMetricsRegistry } from "../rest/registry.js";
+import type { Registry } from "prom-client";
+import type { RaftEngine } from "../engine/raft/raft-engine.js";
 import { GrpcServerMetrics } from "../rest/grpc-metrics.js";
 import { registerTableMetrics } from "../rest/table-metrics.js";
 import { readinessProblems } from "../rest/readiness.js";
 import type { ListenerHealth } from "./introspection.js";
+import type { TlsOptions } from "../client/channel.js";
+import { kvHandlers } from "../api/kv.js";
+import { createReplicationServer } from "../replication/leader/server.js";
+import { LeaderConnection } from "../replication/follower/leader-connection.js";
+import { ReplicationManager } from "../replication/follower/manager.js";
+import { ReplicationMetrics } from "../replication/follower/metrics.js";
+import { followerKvHandlers } from "../replication/follower/forwarding.js";
+import { followerMaintenanceHandlers, followerTablesHandlers } from "../replication/follower/follower-services.js";
+import { restoreBatchThresholdBytes } from "../maintenance/restore.js";
 
 /** How long in-flight calls may run after a stop request before connections are cut. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -60,6 +72,34 @@ export interface LeaderSettings {
   };
   /** The effective configuration for Cluster/Status, secrets masked. */
   readonly renderedConfig: () => Record<string, unknown>;
+  /** A leader node's replication listener (spec §9.2–9.4); absent on followers. */
+  readonly replication?: ReplicationListenerSettings;
+  /** Present on a follower node: where and how it replicates from (spec §9.5–9.9, §14.6). */
+  readonly follower?: FollowerSettings;
+}
+
+export interface ReplicationListenerSettings {
+  readonly enabled: boolean;
+  readonly address: string;
+  readonly tls: TlsFiles;
+  readonly maxSendMessageBytes: number;
+  readonly logCacheSize: number;
+}
+
+export interface FollowerSettings {
+  readonly leaderAddress: string;
+  readonly tls: TlsOptions;
+  readonly keepaliveTimeMs: number;
+  readonly keepaliveTimeoutMs: number;
+  readonly pollIntervalMs: number;
+  readonly reconcileIntervalMs: number;
+  readonly leaseIntervalMs: number;
+  readonly logRpcTimeoutMs: number;
+  readonly snapshotRpcTimeoutMs: number;
+  readonly maxRecvMessageBytes: number;
+  readonly maxRecoveryInFlight: number;
+  readonly maxSnapshotRecvBytesPerSecond: number;
+  readonly forwardWaitTimeoutMs: number;
 }
 
 /** A running leader node. */
@@ -70,6 +110,8 @@ export interface RunningNode {
   readonly restAddress: string;
   /** The maintenance address actually bound, when the listener is enabled. */
   readonly maintenanceAddress?: string;
+  /** The replication address actually bound (leader nodes with the listener enabled). */
+  readonly replicationAddress?: string;
   readonly engine: Engine;
   stop(): Promise<void>;
 }
@@ -97,11 +139,13 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
   registerTableMetrics(registry, engine);
   // One set of gRPC metric families for every listener (labels tell the services apart).
   const grpcMetrics = new GrpcServerMetrics(registry);
+  const follower = settings.follower ? followerRole(settings.follower, engine, settings.raft.maxInMemoryLogBytes, registry, log) : null;
   const { server: apiServer, health } = createApiServer(engine, identity, {
     observer: grpcMetrics,
     tablesEnabled: settings.tablesEnabled,
     tablesToken: settings.tablesToken,
     maxConcurrentStreams: settings.api.maxConcurrentStreams,
+    ...(follower ? { kv: follower.kv, tables: followerTablesHandlers(engine), writeDeadlineMs: settings.follower!.forwardWaitTimeoutMs } : {}),
     onUnexpectedError: (method, error) =>
       log.error("unexpected error in handler", { method, error: error instanceof Error ? error.stack : String(error) }),
   });
@@ -130,6 +174,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
       maxInMemoryLogBytes: settings.raft.maxInMemoryLogBytes,
       onUnexpectedError,
       observer: grpcMetrics,
+      ...(follower ? { handlers: followerMaintenanceHandlers(engine) } : {}),
     });
     try {
       maintenanceAddress = await listen(maintenance.server, settings.maintenance.address, settings.maintenance.tls);
@@ -143,8 +188,28 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     log.info("maintenance listening", { address: maintenanceAddress });
     if (!settings.maintenance.token) log.warn("maintenance API has no token: anyone who reaches it can back up and restore tables (set --maintenance.token)");
   }
+  let replicationAddress: string | undefined;
+  if (settings.replication?.enabled && !follower) {
+    const replication = createReplicationServer(engine, {
+      maxMessageBytes: settings.replication.maxSendMessageBytes,
+      cacheEntries: settings.replication.logCacheSize,
+      onUnexpectedError,
+      observer: grpcMetrics,
+      onReadError: (table, error) => log.warn("replication log read failed; the follower retries", { table, error: error instanceof Error ? error.message : String(error) }),
+    });
+    try {
+      replicationAddress = await listen(replication.server, settings.replication.address, settings.replication.tls);
+    } catch (error) {
+      await Promise.all(grpcServers.map((server) => shutdown(server, 0)));
+      await raftNode.close();
+      throw new Error(`failed to create Replication server: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    grpcServers.push(replication.server);
+    healths.push(replication.health);
+    log.info("replication listening", { address: replicationAddress });
+  }
   let serving = true;
-  const problems = () => readinessProblems(engine, serving);
+  const problems = () => [...readinessProblems(engine, serving), ...(follower?.manager.problems() ?? [])];
   let rest: RestServer;
   try {
     rest = await startRestServer({ ...settings.rest, registry, readinessProblems: problems });
@@ -155,14 +220,70 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
   }
   log.info("REST listening", { address: rest.address });
   const healthTimer = trackReadiness(healths, problems);
+  if (follower) {
+    follower.manager.start();
+    log.info("replicating from the leader cluster", { leader: settings.follower!.leaderAddress });
+  }
   const stop = async () => {
     serving = false;
+    await follower?.manager.stop();
     clearInterval(healthTimer);
     healths.forEach((listenerHealth) => listenerHealth.stop());
     await stopNode(grpcServers, raftNode.close, log);
     await rest.close();
   };
-  return { apiAddress, restAddress: rest.address, ...(maintenanceAddress ? { maintenanceAddress } : {}), engine, stop };
+  return {
+    apiAddress,
+    restAddress: rest.address,
+    ...(maintenanceAddress ? { maintenanceAddress } : {}),
+    ...(replicationAddress ? { replicationAddress } : {}),
+    engine,
+    stop,
+  };
+}
+
+/** The parts of a follower node: the connection to the leader cluster, the replication manager, forwarding KV. */
+function followerRole(settings: FollowerSettings, engine: RaftEngine, maxInMemoryLogBytes: number, registry: Registry, log: NodeLog) {
+  const leader = new LeaderConnection({
+    address: settings.leaderAddress,
+    tls: settings.tls,
+    maxRecvMessageBytes: settings.maxRecvMessageBytes,
+    keepaliveTimeMs: settings.keepaliveTimeMs,
+    keepaliveTimeoutMs: settings.keepaliveTimeoutMs,
+  });
+  const manager = new ReplicationManager(
+    engine,
+    leader,
+    {
+      pollIntervalMs: settings.pollIntervalMs,
+      reconcileIntervalMs: settings.reconcileIntervalMs,
+      leaseIntervalMs: settings.leaseIntervalMs,
+      logRpcTimeoutMs: settings.logRpcTimeoutMs,
+      maxRecoveryInFlight: settings.maxRecoveryInFlight,
+      recovery: {
+        snapshotTimeoutMs: settings.snapshotRpcTimeoutMs,
+        maxBytesPerSecond: settings.maxSnapshotRecvBytesPerSecond,
+        batchBytes: restoreBatchThresholdBytes(maxInMemoryLogBytes),
+      },
+    },
+    new ReplicationMetrics(registry),
+    log,
+  );
+  // A peer's clients wait for a table this node may be pulling: poll it now.
+  engine.onReplicationHint = (table) => manager.hint(table);
+  const kv = followerKvHandlers(
+    kvHandlers(engine),
+    leader,
+    {
+      waitLeaderIndex: (table, index, signal) => engine.waitLeaderIndex(table, index, signal),
+      hint: (table) => {
+        manager.hint(table);
+        engine.sendReplicationHint(table);
+      },
+    },
+    { forwardWaitTimeoutMs: settings.forwardWaitTimeoutMs },
+  );
+  return { manager, kv };
 }
 
 /** Keeps the health service's overall status in step with readiness until shutdown. */

@@ -61,6 +61,8 @@ export class LeaderProcess {
 
   /** Where the Maintenance listener binds (plaintext). */
   maintenanceAddress = "";
+  /** Where a leader's replication listener binds (plaintext); empty for a follower. */
+  replicationAddress = "";
 
   private constructor(readonly child: ChildProcess, readonly apiAddress: string, readonly dataDir: string, readonly restAddress: string) {
     child.stderr?.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
@@ -80,13 +82,19 @@ export class LeaderProcess {
    * Starts a single-node leader on free loopback ports with its data under `dataDir`, and waits until
    * its API answers connections. `restAddress` is where its REST listener (metrics, health) binds.
    */
-  static async start(dataDir: string, extraArgs: string[] = [], options: { apiPort?: number; raftPort?: number; waitForApi?: boolean } = {}): Promise<LeaderProcess> {
+  static async start(
+    dataDir: string,
+    extraArgs: string[] = [],
+    options: { apiPort?: number; raftPort?: number; replicationPort?: number; waitForApi?: boolean; command?: "leader" | "follower" } = {},
+  ): Promise<LeaderProcess> {
+    const command = options.command ?? "leader";
+    const replicationAddress = command === "leader" ? `http://127.0.0.1:${options.replicationPort ?? (await freePort())}` : "";
     const apiPort = options.apiPort ?? (await freePort());
     const apiAddress = `http://127.0.0.1:${apiPort}`;
     const restAddress = `http://127.0.0.1:${await freePort()}`;
     const maintenanceAddress = `http://127.0.0.1:${await freePort()}`;
     const args = [
-      ARMADA_BIN, "leader",
+      ARMADA_BIN, command,
       `--raft.address=127.0.0.1:${options.raftPort ?? (await freePort())}`,
       // Short Raft timing keeps elections quick in tests (tick 30 ms, elections after 300–600 ms).
       "--raft.rtt=30ms",
@@ -95,7 +103,8 @@ export class LeaderProcess {
       `--raft.state-machine-dir=${join(dataDir, "state-machine")}`,
       `--api.address=${apiAddress}`,
       `--api.advertise-address=${apiAddress}`,
-      `--replication.address=http://127.0.0.1:${await freePort()}`,
+      // Followers have no replication listener (spec §14.6).
+      ...(replicationAddress ? [`--replication.address=${replicationAddress}`] : []),
       `--maintenance.address=${maintenanceAddress}`,
       `--rest.address=${restAddress}`,
       ...extraArgs,
@@ -103,6 +112,7 @@ export class LeaderProcess {
     const child = spawn(process.execPath, args, { env: isolatedEnv(), stdio: ["ignore", "pipe", "pipe"] });
     const leader = new LeaderProcess(child, apiAddress, dataDir, restAddress);
     leader.maintenanceAddress = maintenanceAddress;
+    leader.replicationAddress = replicationAddress;
     if (options.waitForApi !== false) await leader.waitForLog(/API listening/, 20_000);
     return leader;
   }
@@ -142,21 +152,25 @@ export interface ClusterNodePorts {
   readonly nodeId: number;
   readonly apiPort: number;
   readonly raftPort: number;
+  readonly replicationPort: number;
 }
 
 /** A leader cluster of real processes on loopback, each node with its own data directory. */
 export class TestCluster {
   readonly nodes: (LeaderProcess | null)[];
 
-  private constructor(readonly ports: ClusterNodePorts[], readonly dataDirs: string[], readonly extraArgs: string[]) {
+  private constructor(readonly ports: ClusterNodePorts[], readonly dataDirs: string[], readonly extraArgs: string[], readonly command: "leader" | "follower") {
     this.nodes = ports.map(() => null);
   }
 
-  /** Picks ports and directories for `size` nodes and starts them all. */
-  static async start(size: number, extraArgs: string[] = []): Promise<TestCluster> {
+  /**
+   * Picks ports and directories for `size` nodes and starts them all: a leader cluster, or with
+   * `command: "follower"` a follower cluster (give it `--replication.leader-address` in `extraArgs`).
+   */
+  static async start(size: number, extraArgs: string[] = [], options: { command?: "leader" | "follower" } = {}): Promise<TestCluster> {
     const ports: ClusterNodePorts[] = [];
-    for (let nodeId = 1; nodeId <= size; nodeId++) ports.push({ nodeId, apiPort: await freePort(), raftPort: await freePort() });
-    const cluster = new TestCluster(ports, ports.map(() => tempDir()), extraArgs);
+    for (let nodeId = 1; nodeId <= size; nodeId++) ports.push({ nodeId, apiPort: await freePort(), raftPort: await freePort(), replicationPort: await freePort() });
+    const cluster = new TestCluster(ports, ports.map(() => tempDir()), extraArgs, options.command ?? "leader");
     await Promise.all(ports.map((_, i) => cluster.startNode(i)));
     return cluster;
   }
@@ -169,13 +183,18 @@ export class TestCluster {
     return `http://127.0.0.1:${this.ports[index]!.apiPort}`;
   }
 
+  /** The replication listener of leader node `index`. */
+  replicationAddress(index: number): string {
+    return `http://127.0.0.1:${this.ports[index]!.replicationPort}`;
+  }
+
   /** (Re)starts node `index` on its ports and data directory. */
   async startNode(index: number): Promise<LeaderProcess> {
     const ports = this.ports[index]!;
     const node = await LeaderProcess.start(
       this.dataDirs[index]!,
       [`--raft.node-id=${ports.nodeId}`, `--raft.initial-members=${this.initialMembers}`, ...this.extraArgs],
-      { apiPort: ports.apiPort, raftPort: ports.raftPort },
+      { apiPort: ports.apiPort, raftPort: ports.raftPort, replicationPort: ports.replicationPort, command: this.command },
     );
     this.nodes[index] = node;
     return node;

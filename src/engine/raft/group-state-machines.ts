@@ -10,7 +10,8 @@ import type { MetadataResult, MetadataState, MetadataStateMachine } from "../met
 
 /** A table group's state machine: committed normal entries carry encoded mvcc Commands. */
 export class TableGroupStateMachine implements GroupStateMachine<ApplyResult> {
-  constructor(readonly table: TableStateMachine) {}
+  /** `onApplied` runs after every applied batch (it reports the table's leader-cluster index). */
+  constructor(readonly table: TableStateMachine, private readonly onApplied: () => void = () => undefined) {}
 
   get appliedIndex(): number {
     return this.table.appliedIndex;
@@ -23,6 +24,7 @@ export class TableGroupStateMachine implements GroupStateMachine<ApplyResult> {
       command: entry.type === "normal" && entry.data.length > 0 ? pb.Command.decode(entry.data) : null,
     }));
     const results = await this.table.apply(toApply);
+    this.onApplied();
     return new Map(results.map((result) => [result.index, result]));
   }
 

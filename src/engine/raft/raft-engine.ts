@@ -5,12 +5,13 @@
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { bootstrapState, NotLeaderError as RaftNotLeaderError } from "../../raft/index.js";
+import { bootstrapState, CompactedError, NotLeaderError as RaftNotLeaderError, type Entry } from "../../raft/index.js";
 import { TableStateMachine, type ApplyResult } from "../../fsm/index.js";
 import { pb, type armada } from "../../proto/index.js";
-import type { Engine, GroupStatus, TableHandle, TableInfo, WaitOptions } from "../engine.js";
-import { AbortedError, EngineClosedError, InvalidTableNameError, TableExistsError, TableNotFoundError, TransientError } from "../errors.js";
-import { encodeMetadataCommand, MetadataStateMachine, type MetadataCommand, type MetadataResult } from "../metadata-fsm.js";
+import type { Engine, GroupStatus, TableHandle, TableInfo, TableLog, TableLogEntry, WaitOptions } from "../engine.js";
+import { AbortedError, EngineClosedError, InvalidTableNameError, LogCompactedError, TableExistsError, TableNotFoundError, TransientError } from "../errors.js";
+import { encodeMetadataCommand, MetadataStateMachine, resultTable, type MetadataCommand, type MetadataResult, type TableLease } from "../metadata-fsm.js";
+import { IndexWaiters } from "../index-waiters.js";
 import { tableNameProblem } from "../table-name.js";
 import { moveToTrash, startTrashSweeper } from "../trash.js";
 import { MetadataGroupStateMachine, TableGroupStateMachine } from "./group-state-machines.js";
@@ -55,7 +56,11 @@ export interface RaftEngineOptions {
   readonly onFatal: (error: Error) => void;
 }
 
-type ForwardRequest = { kind: "propose"; groupId: number; data: string } | { kind: "info" } | { kind: "applied"; groupId: number };
+type ForwardRequest =
+  | { kind: "propose"; groupId: number; data: string }
+  | { kind: "info" }
+  | { kind: "applied"; groupId: number }
+  | { kind: "hint"; table: string };
 
 /** What a node tells its peers about itself (for Cluster/MemberList). */
 export interface NodeInfo {
@@ -73,6 +78,13 @@ export class RaftEngine implements Engine, NetworkHandlers {
   private metadata!: RaftGroup<MetadataResult>;
   private stopSweeper: (() => void) | null = null;
   private closed = false;
+  /** Waiters for each table's leader-cluster index, by table name (they outlive a shard switch). */
+  private readonly leaderIndexWaiters = new Map<string, IndexWaiters>();
+  /**
+   * Receives replication hints from peers of a follower cluster: a node has clients waiting for `table` to
+   * catch up (spec §10.3), so the node pulling it should poll now.
+   */
+  onReplicationHint: ((table: string) => void) | null = null;
 
   constructor(private readonly options: RaftEngineOptions) {
     this.host = new NodeHost({
@@ -118,6 +130,8 @@ export class RaftEngine implements Engine, NetworkHandlers {
     await Promise.all([...this.tables.values(), ...this.restoring.values()].map((table) => table.stateMachine.close()));
     this.tables.clear();
     this.restoring.clear();
+    for (const waiters of this.leaderIndexWaiters.values()) waiters.failAll(new EngineClosedError());
+    this.leaderIndexWaiters.clear();
     await this.catalogue?.close();
   }
 
@@ -126,7 +140,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
     if (problem) throw new InvalidTableNameError(name, problem);
     const result = await this.proposeMetadata({ op: "create", name }, options.signal);
     if (!result.ok) throw new TableExistsError(name);
-    return result.table;
+    return resultTable(result);
   }
 
   async deleteTable(name: string, options: WaitOptions = {}): Promise<void> {
@@ -143,7 +157,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
   async restoreTable(name: string, batches: AsyncIterable<armada.v1.ICommand>, options: WaitOptions = {}): Promise<TableInfo> {
     const begun = await this.proposeMetadata({ op: "restore-begin", name }, options.signal);
     if (!begun.ok) throw new TransientError(`cannot allocate a shard to restore table "${name}"`);
-    const shardId = begun.table.shardId;
+    const shardId = resultTable(begun).shardId;
     try {
       const table = await this.waitRestoringLeader(shardId, options.signal);
       let lastIndex = 0;
@@ -151,7 +165,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
       await this.waitPeersApplied(shardId, lastIndex, options.signal);
       const finished = await this.proposeMetadata({ op: "restore-finish", name, shardId }, options.signal);
       if (!finished.ok) throw new TransientError(`restore of table "${name}" into shard ${shardId} was superseded by another restore`);
-      return finished.table;
+      return resultTable(finished);
     } catch (error) {
       await this.proposeMetadata({ op: "restore-abort", name, shardId }).catch(() => undefined);
       throw error;
@@ -226,6 +240,33 @@ export class RaftEngine implements Engine, NetworkHandlers {
     throw new TableNotFoundError(name);
   }
 
+  /**
+   * Takes or renews this node's replication lease on table `name` for `durationMs` (spec §9.7.1); false when
+   * another node holds an unexpired lease or the table is gone.
+   */
+  async acquireLease(name: string, durationMs: number, signal?: AbortSignal): Promise<boolean> {
+    const result = await this.proposeMetadata({ op: "lease-acquire", name, nodeId: this.nodeId, nowMs: Date.now(), durationMs }, signal);
+    return result.ok;
+  }
+
+  /** Gives up this node's lease on `name` (no effect when another node holds it). */
+  async releaseLease(name: string, signal?: AbortSignal): Promise<void> {
+    await this.proposeMetadata({ op: "lease-release", name, nodeId: this.nodeId }, signal);
+  }
+
+  /** The lease of table `name` as this node's catalogue replica knows it. */
+  lease(name: string): TableLease | undefined {
+    return this.catalogue.lease(name);
+  }
+
+  /** Tells every connected peer that this node has clients waiting for `table` to catch up (best effort). */
+  sendReplicationHint(table: string): void {
+    const payload = Buffer.from(JSON.stringify({ kind: "hint", table } satisfies ForwardRequest));
+    for (const peerId of this.options.network.connectedPeers()) {
+      this.options.network.request(peerId, payload, LEADER_WAIT_MS).catch(() => undefined);
+    }
+  }
+
   /** Asks peer `nodeId` for its name and API address. */
   async peerInfo(nodeId: number, timeoutMs: number): Promise<NodeInfo> {
     const bytes = await this.options.network.request(nodeId, Buffer.from(JSON.stringify({ kind: "info" })), timeoutMs);
@@ -249,6 +290,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
     if (!table) throw new Error(`no table with shard id ${groupId} runs on node ${this.options.nodeId}`);
     if (table.stateMachine.appliedIndex < header.streamIndex) {
       await table.stateMachine.recoverFromSnapshot(chunks, { index: header.streamIndex });
+      this.reportLeaderIndex(table);
       this.options.logger.info("table recovered from a snapshot", { table: table.info.name, index: header.streamIndex, from });
     } else {
       for await (const _ of chunks); // Already at least as new: drain the stream so the sender completes.
@@ -266,6 +308,10 @@ export class RaftEngine implements Engine, NetworkHandlers {
   async onRequest(_from: number, payload: Uint8Array): Promise<Uint8Array> {
     const request = JSON.parse(Buffer.from(payload).toString("utf8")) as ForwardRequest;
     if (request.kind === "info") return Buffer.from(JSON.stringify(this.options.nodeInfo ?? { name: "", apiAddress: "" }));
+    if (request.kind === "hint") {
+      this.onReplicationHint?.(request.table);
+      return Buffer.from("{}");
+    }
     if (request.kind === "applied") {
       const table = this.tableByShard(request.groupId);
       return Buffer.from(JSON.stringify({ applied: table?.stateMachine.appliedIndex ?? 0 }));
@@ -357,7 +403,29 @@ export class RaftEngine implements Engine, NetworkHandlers {
   }
 
   private async onCatalogueApplied(results: readonly MetadataResult[]): Promise<void> {
-    if (results.some((result) => result.ok)) await this.reconcileTables();
+    // Lease changes do not change which tables run.
+    if (results.some((result) => result.ok && "table" in result)) await this.reconcileTables();
+  }
+
+  /** Releases waiters of `table`'s leader index, when `table` is the running shard of its name. */
+  private reportLeaderIndex(table: RaftTable): void {
+    if (this.tables.get(table.info.name) !== table) return;
+    this.leaderIndexWaiters.get(table.info.name)?.advance(table.stateMachine.leaderIndex);
+  }
+
+  /** Waits until the running shard of table `name` applied leader index `index`. */
+  waitLeaderIndex(name: string, index: number, signal?: AbortSignal): Promise<void> {
+    let waiters = this.leaderIndexWaiters.get(name);
+    if (!waiters) {
+      waiters = new IndexWaiters(this.tables.get(name)?.stateMachine.leaderIndex ?? 0);
+      this.leaderIndexWaiters.set(name, waiters);
+    }
+    return waiters.wait(index, signal);
+  }
+
+  /** How many callers wait for table `name` to catch up with the leader cluster. */
+  leaderIndexWaitersOf(name: string): number {
+    return this.leaderIndexWaiters.get(name)?.pending ?? 0;
   }
 
   /**
@@ -382,6 +450,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
       if (restored) {
         this.restoring.delete(info.shardId);
         this.tables.set(info.name, restored);
+        this.reportLeaderIndex(restored);
         this.options.logger.info("table switched to its restored shard", { table: info.name, shard_id: info.shardId });
         continue;
       }
@@ -394,8 +463,12 @@ export class RaftEngine implements Engine, NetworkHandlers {
 
   private async startTable(info: TableInfo): Promise<RaftTable> {
     const stateMachine = TableStateMachine.open(this.tableDir(info), { table: info.name });
-    const group = await this.createGroup<ApplyResult>(info.shardId, new TableGroupStateMachine(stateMachine), false);
-    const table = new RaftTable(info, stateMachine, group, this, this.tableDir(info));
+    let table: RaftTable | null = null;
+    const machine = new TableGroupStateMachine(stateMachine, () => {
+      if (table) this.reportLeaderIndex(table);
+    });
+    const group = await this.createGroup<ApplyResult>(info.shardId, machine, false);
+    table = new RaftTable(info, stateMachine, group, this, this.tableDir(info), new GroupLog(this.options.log, info.shardId));
     this.host.add(group);
     this.options.logger.info("table started", { table: info.name, shard_id: info.shardId, applied_index: stateMachine.appliedIndex });
     return table;
@@ -409,13 +482,18 @@ export class RaftEngine implements Engine, NetworkHandlers {
     await table.stateMachine.close();
     await this.options.log.removeGroup(table.info.shardId);
     moveToTrash(this.options.stateMachineDir, this.tableDir(table.info), table.info.shardId);
+    if (!this.catalogue.get(table.info.name)) {
+      this.leaderIndexWaiters.get(table.info.name)?.failAll(new TableNotFoundError(table.info.name));
+      this.leaderIndexWaiters.delete(table.info.name);
+    }
     this.options.logger.info("table stopped and its data moved to trash", { table: table.info.name, shard_id: table.info.shardId });
   }
 
   private snapshotSource(groupId: number) {
     if (groupId === METADATA_GROUP_ID) return null;
     const table = this.tableByShard(groupId);
-    return table ? table.stateMachine.snapshot() : null;
+    // Replicas of one cluster inherit the stored leader-cluster index (a follower cluster's position).
+    return table ? table.stateMachine.snapshot("leader") : null;
   }
 
   private tableByShard(shardId: number): RaftTable | undefined {
@@ -431,7 +509,12 @@ class RaftTable implements TableHandle {
     readonly group: RaftGroup<ApplyResult>,
     private readonly engine: RaftEngine,
     private readonly dir: string,
+    readonly log: TableLog,
   ) {}
+
+  waitLeaderIndex(index: number, options: WaitOptions = {}): Promise<void> {
+    return this.engine.waitLeaderIndex(this.info.name, index, options.signal);
+  }
 
   dataSizeBytes(): number {
     try {
@@ -453,6 +536,32 @@ class RaftTable implements TableHandle {
     return this.group.readIndex(options.signal);
   }
 }
+
+/** A table group's log on this node, as Log/Replicate reads it. */
+class GroupLog implements TableLog {
+  constructor(private readonly log: LogStorePort, private readonly groupId: number) {}
+
+  firstIndex(): number {
+    return this.log.storage(this.groupId).firstIndex();
+  }
+
+  lastIndex(): number {
+    return this.log.storage(this.groupId).lastIndex();
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): TableLogEntry[] {
+    let entries: Entry[];
+    try {
+      entries = this.log.storage(this.groupId).entries(lo, hi, maxBytes);
+    } catch (error) {
+      if (error instanceof CompactedError) throw new LogCompactedError(lo, this.firstIndex());
+      throw error;
+    }
+    return entries.map((entry) => ({ index: entry.index, command: entry.type === "normal" ? entry.data : EMPTY }));
+  }
+}
+
+const EMPTY = new Uint8Array(0);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function groupStatus(group: RaftGroup<any>, nodeId: number, shardId: number, appliedIndex: number): GroupStatus {
