@@ -25,6 +25,7 @@ import type { ListenerHealth } from "./introspection.js";
 import type { TlsOptions } from "../client/channel.js";
 import { kvHandlers } from "../api/kv.js";
 import { createReplicationServer } from "../replication/leader/server.js";
+import { loggingObserver } from "../replication/leader/rpc-log.js";
 import { LeaderConnection } from "../replication/follower/leader-connection.js";
 import { ReplicationManager } from "../replication/follower/manager.js";
 import { ReplicationMetrics } from "../replication/follower/metrics.js";
@@ -194,7 +195,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
       maxMessageBytes: settings.replication.maxSendMessageBytes,
       cacheEntries: settings.replication.logCacheSize,
       onUnexpectedError,
-      observer: grpcMetrics,
+      observer: loggingObserver(log, grpcMetrics),
       onReadError: (table, error) => log.warn("replication log read failed; the follower retries", { table, error: error instanceof Error ? error.message : String(error) }),
     });
     try {
