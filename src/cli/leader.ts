@@ -5,6 +5,7 @@
 import { boolValue, mapValue, numberValue, renderConfigStruct, stringValue, type LoadedConfig } from "../config/index.js";
 import type { Logger } from "../log/index.js";
 import { startLeader, type LeaderSettings } from "../server/leader.js";
+import { serverTlsSettings } from "../security/settings.js";
 
 /** Builds the leader's settings from flat configuration values. */
 export function leaderSettings(config: LoadedConfig): LeaderSettings {
@@ -34,12 +35,7 @@ export function leaderSettings(config: LoadedConfig): LeaderSettings {
       address: stringValue(values, "api.address"),
       advertiseAddress: stringValue(values, "api.advertise-address"),
       maxConcurrentStreams: numberValue(values, "api.max-concurrent-streams"),
-      tls: {
-        certFilename: stringValue(values, "api.cert-filename"),
-        keyFilename: stringValue(values, "api.key-filename"),
-        caFilename: stringValue(values, "api.ca-filename"),
-        clientCertAuth: boolValue(values, "api.client-cert-auth"),
-      },
+      tls: serverTlsSettings(values, "api"),
     },
     rest: {
       address: stringValue(values, "rest.address"),
@@ -53,12 +49,7 @@ export function leaderSettings(config: LoadedConfig): LeaderSettings {
       address: stringValue(values, "maintenance.address"),
       token: stringValue(values, "maintenance.token"),
       onApiPort: boolValue(values, "maintenance.on-api-port"),
-      tls: {
-        certFilename: stringValue(values, "maintenance.cert-filename"),
-        keyFilename: stringValue(values, "maintenance.key-filename"),
-        caFilename: stringValue(values, "maintenance.ca-filename"),
-        clientCertAuth: boolValue(values, "maintenance.client-cert-auth"),
-      },
+      tls: serverTlsSettings(values, "maintenance"),
     },
     renderedConfig: () => renderConfigStruct(values),
   };

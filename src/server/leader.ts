@@ -115,7 +115,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
   }
   let apiAddress: string;
   try {
-    apiAddress = await listen(apiServer, settings.api.address, settings.api.tls);
+    apiAddress = await listen(apiServer, settings.api.address, settings.api.tls, { listener: "api", log, registry });
   } catch (error) {
     await raftNode.close();
     throw new Error(`failed to create API server: ${error instanceof Error ? error.message : String(error)}`);
@@ -132,7 +132,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
       observer: grpcMetrics,
     });
     try {
-      maintenanceAddress = await listen(maintenance.server, settings.maintenance.address, settings.maintenance.tls);
+      maintenanceAddress = await listen(maintenance.server, settings.maintenance.address, settings.maintenance.tls, { listener: "maintenance", log, registry });
     } catch (error) {
       await shutdown(apiServer, 0);
       await raftNode.close();
@@ -141,7 +141,6 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     grpcServers.push(maintenance.server);
     healths.push(maintenance.health);
     log.info("maintenance listening", { address: maintenanceAddress });
-    if (!settings.maintenance.token) log.warn("maintenance API has no token: anyone who reaches it can back up and restore tables (set --maintenance.token)");
   }
   let serving = true;
   const problems = () => readinessProblems(engine, serving);
