@@ -248,6 +248,35 @@ describe("client TLS builder", () => {
     assert.throws(() => createClientTls(clientSettings({ caFilename: certs.file("client.key") })), /cannot build tls config: CA file .* holds no PEM certificate/);
   });
 
+  test("a rotated client certificate is presented on the next connection", async () => {
+    const mtls = whoServer();
+    const mtlsAddress = await listen(mtls, "https://127.0.0.1:0", serverTls({ clientCertAuth: true }));
+    const certFilename = join(certs.dir, "follower.crt");
+    const keyFilename = join(certs.dir, "follower.key");
+    copyFileSync(certs.file("client.crt"), certFilename);
+    copyFileSync(certs.file("client.key"), keyFilename);
+    const tls = createClientTls(clientSettings({ certFilename, keyFilename }));
+    // A local subchannel pool per client, so the second client makes its own connection.
+    const fresh = () => new grpc.Client(mtlsAddress.replace("https://", ""), tls.credentials, { "grpc.use_local_subchannel_pool": 1 });
+    const first = fresh();
+    try {
+      assert.equal(await callWho(first), "armada-client");
+      copyFileSync(certs.file("test/wrong-cn-client.key"), keyFilename);
+      copyFileSync(certs.file("test/wrong-cn-client.crt"), certFilename);
+      await eventually(() => Promise.resolve(tls.identity?.leaf.subject.includes("CN=intruder") === true));
+      const second = fresh();
+      try {
+        assert.equal(await callWho(second), "intruder");
+      } finally {
+        second.close();
+      }
+    } finally {
+      first.close();
+      tls.close();
+      await shutdown(mtls, 1000);
+    }
+  });
+
   test("plaintext addresses ignore the TLS settings", () => {
     const dial = dialWithClientTls("http://127.0.0.1:8444", clientSettings());
     assert.equal(dial.secure, false);

@@ -14,7 +14,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
-import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from "node:tls";
+import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from "node:tls";
 import type { Registry } from "prom-client";
 import { readCaBundle, WatchedIdentity, type Identity } from "./identity.js";
 import { checkPeer, type Refusal } from "./peer-check.js";
@@ -50,6 +50,8 @@ export interface TlsListenerContext {
 export type BindPoint = { readonly host: string; readonly port: number } | { readonly path: string };
 
 export interface TlsListener {
+  /** The accepting socket server, for connection-level policies (e.g. connection limits) that apply before TLS. */
+  readonly server: TlsServer;
   /** The bound TCP port (the real one when 0 was asked); undefined for Unix sockets. */
   readonly port: number | undefined;
   /** Re-reads the certificate files now (also done on file change and SIGHUP). */
@@ -145,6 +147,7 @@ export async function listenTls(server: grpc.Server, bind: BindPoint, settings: 
   tlsServer.on("error", (error) => log.warn("TLS listener error", { listener, error: error.message }));
   const address = tlsServer.address();
   return {
+    server: tlsServer,
     port: typeof address === "object" && address !== null ? address.port : undefined,
     reload: () => identity.reload(),
     close: () => {
