@@ -1,7 +1,8 @@
 /**
  * A certificate and private key read from PEM files and kept current while the process runs (spec §12.1:
  * rotating the files takes effect without a restart). The files are watched (their directories, so that
- * replace-by-rename and Kubernetes' symlink swaps are seen) and re-read on SIGHUP. A pair that does not load
+ * replace-by-rename and Kubernetes' symlink swaps are seen), re-read on SIGHUP, and re-read every
+ * half minute in case the file system delivers no events (network and some overlay file systems). A pair that does not load
  * — a half-written file, a key that belongs to another certificate — is reported and the previous pair stays
  * in use, so a botched rotation never takes a listener down.
  */
@@ -76,6 +77,8 @@ export interface WatchedIdentityOptions {
   readonly debounceMs?: number;
   /** Re-read on SIGHUP (default true). */
   readonly reloadOnSighup?: boolean;
+  /** Period of the fallback re-read; 0 turns it off. */
+  readonly pollMs?: number;
 }
 
 /** A certificate/key pair that follows its files; {@link close} stops watching. */
@@ -84,6 +87,9 @@ export class WatchedIdentity {
   readonly #watchers: FSWatcher[] = [];
   readonly #listeners = new Set<(identity: Identity) => void>();
   #timer: NodeJS.Timeout | undefined;
+  readonly #poll: NodeJS.Timeout | undefined;
+  /** The last load error reported, so a broken pair is reported once, not on every poll. */
+  #lastError = "";
   readonly #onSighup = () => this.reload();
   #closed = false;
 
@@ -105,6 +111,11 @@ export class WatchedIdentity {
       }
     }
     if (options.reloadOnSighup !== false) process.on("SIGHUP", this.#onSighup);
+    const pollMs = options.pollMs ?? 30_000;
+    if (pollMs > 0) {
+      this.#poll = setInterval(() => this.reload(), pollMs);
+      this.#poll.unref();
+    }
   }
 
   get current(): Identity {
@@ -123,9 +134,12 @@ export class WatchedIdentity {
     try {
       next = readIdentity(this.certFilename, this.keyFilename);
     } catch (error) {
-      this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+      const failure = error instanceof Error ? error : new Error(String(error));
+      if (failure.message !== this.#lastError) this.options.onError?.(failure);
+      this.#lastError = failure.message;
       return false;
     }
+    this.#lastError = "";
     if (next.cert.equals(this.#current.cert) && next.key.equals(this.#current.key)) return false;
     this.#current = next;
     for (const listener of this.#listeners) listener(next);
@@ -135,6 +149,7 @@ export class WatchedIdentity {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#poll);
     for (const watcher of this.#watchers) watcher.close();
     process.off("SIGHUP", this.#onSighup);
   }
