@@ -5,6 +5,7 @@
 import { boolValue, mapValue, numberValue, renderConfigStruct, stringValue, type LoadedConfig } from "../config/index.js";
 import type { Logger } from "../log/index.js";
 import { startLeader, type FollowerSettings, type LeaderSettings, type ReplicationListenerSettings } from "../server/leader.js";
+import { replicationClientTlsSettings, serverTlsSettings } from "../security/settings.js";
 
 export type ServerCommand = "leader" | "follower";
 
@@ -36,12 +37,7 @@ export function leaderSettings(config: LoadedConfig, command: ServerCommand = "l
       address: stringValue(values, "api.address"),
       advertiseAddress: stringValue(values, "api.advertise-address"),
       maxConcurrentStreams: numberValue(values, "api.max-concurrent-streams"),
-      tls: {
-        certFilename: stringValue(values, "api.cert-filename"),
-        keyFilename: stringValue(values, "api.key-filename"),
-        caFilename: stringValue(values, "api.ca-filename"),
-        clientCertAuth: boolValue(values, "api.client-cert-auth"),
-      },
+      tls: serverTlsSettings(values, "api"),
     },
     rest: {
       address: stringValue(values, "rest.address"),
@@ -55,12 +51,7 @@ export function leaderSettings(config: LoadedConfig, command: ServerCommand = "l
       address: stringValue(values, "maintenance.address"),
       token: stringValue(values, "maintenance.token"),
       onApiPort: boolValue(values, "maintenance.on-api-port"),
-      tls: {
-        certFilename: stringValue(values, "maintenance.cert-filename"),
-        keyFilename: stringValue(values, "maintenance.key-filename"),
-        caFilename: stringValue(values, "maintenance.ca-filename"),
-        clientCertAuth: boolValue(values, "maintenance.client-cert-auth"),
-      },
+      tls: serverTlsSettings(values, "maintenance"),
     },
     renderedConfig: () => renderConfigStruct(values),
     ...(command === "leader" ? { replication: replicationListenerSettings(config) } : { follower: followerSettings(config) }),
@@ -72,12 +63,7 @@ function replicationListenerSettings(config: LoadedConfig): ReplicationListenerS
   return {
     enabled: boolValue(values, "replication.enabled"),
     address: stringValue(values, "replication.address"),
-    tls: {
-      certFilename: stringValue(values, "replication.cert-filename"),
-      keyFilename: stringValue(values, "replication.key-filename"),
-      caFilename: stringValue(values, "replication.ca-filename"),
-      clientCertAuth: boolValue(values, "replication.client-cert-auth"),
-    },
+    tls: serverTlsSettings(values, "replication"),
     maxSendMessageBytes: numberValue(values, "replication.max-send-message-size-bytes"),
     logCacheSize: numberValue(values, "replication.log-cache-size"),
   };
@@ -85,16 +71,9 @@ function replicationListenerSettings(config: LoadedConfig): ReplicationListenerS
 
 function followerSettings(config: LoadedConfig): FollowerSettings {
   const values = config.values;
-  const optional = (key: string) => stringValue(values, key) || undefined;
   return {
     leaderAddress: stringValue(values, "replication.leader-address"),
-    tls: {
-      ...withDefined("caFile", optional("replication.ca-filename")),
-      ...withDefined("certFile", optional("replication.cert-filename")),
-      ...withDefined("keyFile", optional("replication.key-filename")),
-      ...withDefined("serverName", optional("replication.server-name")),
-      insecureSkipVerify: boolValue(values, "replication.insecure-skip-verify"),
-    },
+    tls: replicationClientTlsSettings(values),
     keepaliveTimeMs: numberValue(values, "replication.keepalive-time"),
     keepaliveTimeoutMs: numberValue(values, "replication.keepalive-timeout"),
     pollIntervalMs: numberValue(values, "replication.poll-interval"),
@@ -109,9 +88,6 @@ function followerSettings(config: LoadedConfig): FollowerSettings {
   };
 }
 
-function withDefined<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
-}
 
 /** Runs a leader or follower node until a stop signal; resolves with the exit code. */
 export async function runLeader(config: LoadedConfig, logger: Logger, command: ServerCommand = "leader"): Promise<number> {

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, usageText, validateStartup, type LoadedConfig 
 import { createLogger, parseLogLevel, type Logger } from "../log/index.js";
 import { VERSION } from "../server/version.js";
 import { runLeader } from "./leader.js";
+import { securityWarnings } from "../security/warnings.js";
 import { backupCommand } from "./backup.js";
 import { restoreCommand } from "./restore.js";
 
@@ -43,6 +44,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const logger = processLogger(config);
   for (const warning of config.warnings) logger.warn(warning);
+  for (const warning of securityWarnings(command, config.values)) logger.warn(warning);
   return runLeader(config, logger, command);
 }
 

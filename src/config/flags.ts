@@ -51,8 +51,6 @@ const LATER_RAFT_TIMING = "Raft timing configuration";
 const LATER_SNAPSHOTS = "Raft snapshotting";
 const LATER_RAFT_LIMITS = "Raft transport queue limiting";
 
-const LATER_PEER_CHECKS = "client certificate CN and host-name checks (security)";
-
 /** The TLS flags every gRPC listener has (spec §12.1), described once. */
 function serverTlsFlags(prefix: string, label: string, commands: readonly CommandName[], laterIssue?: string): FlagSpec[] {
   const common = { commands, ...(laterIssue === undefined ? {} : { laterIssue }) };
@@ -65,9 +63,9 @@ function serverTlsFlags(prefix: string, label: string, commands: readonly Comman
       description: `PEM CA bundle that verifies ${label} client certificates; setting it turns on mutual TLS.` },
     { name: `${prefix}.client-cert-auth`, type: "bool", default: false, ...common,
       description: `Require and verify ${label} client certificates (mutual TLS).` },
-    { name: `${prefix}.allowed-cn`, type: "string", default: "", ...common, laterIssue: laterIssue ?? LATER_PEER_CHECKS,
+    { name: `${prefix}.allowed-cn`, type: "string", default: "", ...common,
       description: `Accept only ${label} client certificates with exactly this subject common name.` },
-    { name: `${prefix}.allowed-hostname`, type: "string", default: "", ...common, laterIssue: laterIssue ?? LATER_PEER_CHECKS,
+    { name: `${prefix}.allowed-hostname`, type: "string", default: "", ...common,
       description: `Accept only ${label} client certificates valid for this host name or IP address.` },
   ];
 }

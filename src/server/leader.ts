@@ -22,7 +22,7 @@ import { GrpcServerMetrics } from "../rest/grpc-metrics.js";
 import { registerTableMetrics } from "../rest/table-metrics.js";
 import { readinessProblems } from "../rest/readiness.js";
 import type { ListenerHealth } from "./introspection.js";
-import type { TlsOptions } from "../client/channel.js";
+import type { ClientTlsSettings } from "../security/client-tls.js";
 import { kvHandlers } from "../api/kv.js";
 import { createReplicationServer } from "../replication/leader/server.js";
 import { loggingObserver } from "../replication/leader/rpc-log.js";
@@ -89,7 +89,7 @@ export interface ReplicationListenerSettings {
 
 export interface FollowerSettings {
   readonly leaderAddress: string;
-  readonly tls: TlsOptions;
+  readonly tls: ClientTlsSettings;
   readonly keepaliveTimeMs: number;
   readonly keepaliveTimeoutMs: number;
   readonly pollIntervalMs: number;
@@ -160,7 +160,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
   }
   let apiAddress: string;
   try {
-    apiAddress = await listen(apiServer, settings.api.address, settings.api.tls);
+    apiAddress = await listen(apiServer, settings.api.address, settings.api.tls, { listener: "api", log, registry });
   } catch (error) {
     await raftNode.close();
     throw new Error(`failed to create API server: ${error instanceof Error ? error.message : String(error)}`);
@@ -178,7 +178,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
       ...(follower ? { handlers: followerMaintenanceHandlers(engine) } : {}),
     });
     try {
-      maintenanceAddress = await listen(maintenance.server, settings.maintenance.address, settings.maintenance.tls);
+      maintenanceAddress = await listen(maintenance.server, settings.maintenance.address, settings.maintenance.tls, { listener: "maintenance", log, registry });
     } catch (error) {
       await shutdown(apiServer, 0);
       await raftNode.close();
@@ -187,7 +187,6 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     grpcServers.push(maintenance.server);
     healths.push(maintenance.health);
     log.info("maintenance listening", { address: maintenanceAddress });
-    if (!settings.maintenance.token) log.warn("maintenance API has no token: anyone who reaches it can back up and restore tables (set --maintenance.token)");
   }
   let replicationAddress: string | undefined;
   if (settings.replication?.enabled && !follower) {
@@ -199,7 +198,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
       onReadError: (table, error) => log.warn("replication log read failed; the follower retries", { table, error: error instanceof Error ? error.message : String(error) }),
     });
     try {
-      replicationAddress = await listen(replication.server, settings.replication.address, settings.replication.tls);
+      replicationAddress = await listen(replication.server, settings.replication.address, settings.replication.tls, { listener: "replication", log, registry });
     } catch (error) {
       await Promise.all(grpcServers.map((server) => shutdown(server, 0)));
       await raftNode.close();
@@ -248,6 +247,7 @@ function followerRole(settings: FollowerSettings, engine: RaftEngine, maxInMemor
   const leader = new LeaderConnection({
     address: settings.leaderAddress,
     tls: settings.tls,
+    log,
     maxRecvMessageBytes: settings.maxRecvMessageBytes,
     keepaliveTimeMs: settings.keepaliveTimeMs,
     keepaliveTimeoutMs: settings.keepaliveTimeoutMs,

@@ -3,45 +3,23 @@
  * unix:// and unixs:// are Unix sockets; the s-variants use TLS.
  */
 import * as grpc from "@grpc/grpc-js";
-import { existsSync, readFileSync, rmSync } from "node:fs";
 import { grpcTarget, isTlsScheme, parseListenAddress } from "../config/address.js";
+import { prepareSocketPath } from "../security/socket-file.js";
+import { listenTls, type ServerTlsSettings, type TlsListener, type TlsListenerContext } from "../security/tls-listener.js";
 
 /** Largest inbound message on the gRPC listeners (spec §4.7). */
 export const INBOUND_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
 /** The API listener sends GOAWAY after this long so clients rebalance behind L4 balancers (spec §15). */
 export const API_CONNECTION_AGE_MAX_MS = 60_000;
 
-export interface TlsFiles {
-  readonly certFilename: string;
-  readonly keyFilename: string;
-  readonly caFilename: string;
-  readonly clientCertAuth: boolean;
-}
+/** A listener's TLS settings (spec §12.1); see security/tls-listener.ts. */
+export type TlsFiles = ServerTlsSettings;
 
-/** The grpc-js bind target of a listener address, and its socket path for Unix sockets. */
-export interface BindTarget {
-  readonly secure: boolean;
-  readonly target: string;
-  readonly socketPath?: string;
-}
+/** Names the listener in logs and metrics, and gives TLS listeners a logger and the metrics registry. */
+export type ListenContext = TlsListenerContext;
 
-/** Resolves a listener address (scheme rules of spec §12.4) into a grpc-js bind target. */
-export function bindTarget(address: string): BindTarget {
-  const parsed = parseListenAddress(address);
-  const secure = isTlsScheme(parsed.scheme);
-  return { secure, target: grpcTarget(parsed), ...("path" in parsed ? { socketPath: parsed.path } : {}) };
-}
-
-function credentials(address: BindTarget, tls: TlsFiles | undefined): grpc.ServerCredentials {
-  if (!address.secure) return grpc.ServerCredentials.createInsecure();
-  if (!tls?.certFilename || !tls.keyFilename) throw new Error("cannot build tls config: certificate and key files must be set");
-  const ca = tls.caFilename ? readFileSync(tls.caFilename) : null;
-  return grpc.ServerCredentials.createSsl(
-    ca,
-    [{ cert_chain: readFileSync(tls.certFilename), private_key: readFileSync(tls.keyFilename) }],
-    tls.clientCertAuth,
-  );
-}
+/** The TLS listeners bound for each server, closed by {@link shutdown}. */
+const tlsListeners = new WeakMap<grpc.Server, TlsListener[]>();
 
 /** grpc-js options shared by Armada's listeners: explicit limits instead of library defaults. */
 export function serverOptions(extra: grpc.ServerOptions = {}): grpc.ServerOptions {
@@ -55,21 +33,36 @@ export function serverOptions(extra: grpc.ServerOptions = {}): grpc.ServerOption
   };
 }
 
-/** Binds `server` to `address`; resolves with the bound address (the real port when 0 was asked). */
-export async function listen(server: grpc.Server, address: string, tls?: TlsFiles): Promise<string> {
-  const parsed = bindTarget(address);
-  const creds = credentials(parsed, tls);
+/**
+ * Binds `server` to `address`; resolves with the bound address (the real port when 0 was asked).
+ * Plaintext schemes are bound by grpc-js; https:// and unixs:// by security/tls-listener.ts, which adds
+ * certificate reload and client-certificate checks with readable refusals.
+ * @throws Error `cannot build tls config: …` for a TLS address without usable certificate files, or a bind error.
+ */
+export async function listen(server: grpc.Server, address: string, tls?: TlsFiles, context: ListenContext = { listener: "grpc" }): Promise<string> {
+  const parsed = parseListenAddress(address);
   // A socket file left by a killed process would make the bind fail; it carries no state.
-  if (parsed.socketPath && existsSync(parsed.socketPath)) rmSync(parsed.socketPath);
+  if ("path" in parsed) await prepareSocketPath(parsed.path);
+  if (isTlsScheme(parsed.scheme)) {
+    if (!tls) throw new Error("cannot build tls config: KeyFile and CertFile must both be present");
+    const bind = "path" in parsed ? { path: parsed.path } : { host: parsed.host === "" ? "0.0.0.0" : parsed.host, port: parsed.port };
+    const listener = await listenTls(server, bind, tls, context);
+    tlsListeners.set(server, [...(tlsListeners.get(server) ?? []), listener]);
+    return listener.port === undefined ? address : address.replace(/:\d+$/, `:${listener.port}`);
+  }
+  const target = grpcTarget(parsed);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(parsed.target, creds, (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
   );
-  if (parsed.socketPath) return address;
+  if ("path" in parsed) return address;
   return address.replace(/:\d+$/, `:${port}`);
 }
 
 /** Stops accepting calls, lets in-flight calls finish for up to `graceMs`, then closes connections. */
 export function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  // TLS listeners are Armada's own: stop them accepting first; grpc-js then drains their connections.
+  for (const listener of tlsListeners.get(server) ?? []) listener.close();
+  tlsListeners.delete(server);
   return new Promise((resolve) => {
     const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
     server.tryShutdown(() => { clearTimeout(timer); resolve(); });

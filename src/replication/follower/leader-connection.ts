@@ -4,7 +4,8 @@
  * receive limit and keepalive of the follower flags; Replicate waits for the connection to be ready.
  */
 import * as grpc from "@grpc/grpc-js";
-import { dial, type TlsOptions } from "../../client/channel.js";
+import { dialWithClientTls, type ClientDial, type ClientTlsSettings } from "../../security/client-tls.js";
+import type { SecurityLog } from "../../security/tls-listener.js";
 import { pb, type armada } from "../../proto/index.js";
 
 /** Keepalive pings are never more frequent than this (spec §9.5). */
@@ -16,7 +17,9 @@ const GZIP = 2;
 
 export interface LeaderConnectionOptions {
   readonly address: string;
-  readonly tls: TlsOptions;
+  readonly tls: ClientTlsSettings;
+  /** Receives the TLS client's reports (a rotated client certificate that cannot be loaded). */
+  readonly log?: SecurityLog;
   readonly maxRecvMessageBytes: number;
   readonly keepaliveTimeMs: number;
   readonly keepaliveTimeoutMs: number;
@@ -49,11 +52,15 @@ export type ForwardedMethod = keyof typeof FORWARDED_METHODS;
 
 export class LeaderConnection {
   private readonly client: grpc.Client;
+  private readonly dial: ClientDial;
 
   constructor(readonly options: LeaderConnectionOptions) {
-    const target = dial(options.address, options.tls);
+    // Validates the TLS files at once: a bad client certificate fails startup, not the first poll.
+    const target = dialWithClientTls(options.address, options.tls, options.log ? { log: options.log } : {});
+    this.dial = target;
     const channelOptions: grpc.ChannelOptions = {
       ...target.options,
+      "grpc.max_send_message_length": -1,
       "grpc.max_receive_message_length": options.maxRecvMessageBytes > 0 ? options.maxRecvMessageBytes : -1,
       "grpc.default_compression_algorithm": GZIP,
       "grpc.keepalive_time_ms": Math.max(KEEPALIVE_TIME_MIN_MS, options.keepaliveTimeMs),
@@ -125,6 +132,7 @@ export class LeaderConnection {
 
   close(): void {
     this.client.close();
+    this.dial.close();
   }
 }
 
