@@ -134,6 +134,7 @@ async function measureCatchUp(mode: "log" | "snapshot"): Promise<void> {
       }
       const seconds = (performance.now() - started) / 1000;
       const how = /table recovered from a leader snapshot/.test(follower.logs) ? "snapshot" : "log";
+      if (process.env.BENCH_VERBOSE) console.log(follower.logs);
       console.log(
         `catch-up from empty (${mode} expected, ${how} used): ${CATCH_UP_KEYS} keys, ${dataMb.toFixed(1)} MB in ${seconds.toFixed(2)} s ` +
           `(incl. process start) = ${(CATCH_UP_KEYS / seconds).toFixed(0)} keys/s, ${(dataMb / seconds).toFixed(2)} MB/s; leader load took ${loadSeconds.toFixed(1)} s`,
@@ -144,7 +145,11 @@ async function measureCatchUp(mode: "log" | "snapshot"): Promise<void> {
   });
 }
 
-await measureLag("1s");
-await measureLag("100ms");
-await measureCatchUp("log");
-await measureCatchUp("snapshot");
+// BENCH_ONLY=lag|log|snapshot runs one part.
+const only = process.env.BENCH_ONLY;
+if (!only || only === "lag") {
+  await measureLag("1s");
+  await measureLag("100ms");
+}
+if (!only || only === "log") await measureCatchUp("log");
+if (!only || only === "snapshot") await measureCatchUp("snapshot");

@@ -83,12 +83,12 @@ test("leader_index: present values win in order, a present 0 resets, absence kee
 
 test("SEQUENCE applies its sub-commands in order with the SEQUENCE's own leader_index", async () => {
   // Proves §9.8: sub-commands run in order (later ones see earlier writes), responses are concatenated,
-  // and sub-command leader indices are ignored.
+  // a DUMMY sub-command's leader index does not set the position, and the SEQUENCE's own leader index is stored.
   await withTable(async (table) => {
     const result = await table.apply1({
       type: CommandType.SEQUENCE,
       leaderIndex: 500,
-      sequence: [put("a", "1", { leaderIndex: 498 }), put("a", "2", { prevKvs: true, leaderIndex: 499 }), { type: CommandType.DUMMY, leaderIndex: 9999 }, del("a", undefined, { count: true })],
+      sequence: [put("a", "1", { leaderIndex: 1 }), put("a", "2", { prevKvs: true, leaderIndex: 2 }), { type: CommandType.DUMMY, leaderIndex: 3 }, del("a", undefined, { count: true })],
     });
     assert.deepEqual(result.responses, [
       { responsePut: {} },
@@ -100,27 +100,36 @@ test("SEQUENCE applies its sub-commands in order with the SEQUENCE's own leader_
   });
 });
 
-test("a replicated SEQUENCE skips leader entries the replica already holds and never moves the position back", async () => {
-  // Proves the exactly-once rule around a lease handover: a stale batch (leader entries 11..12 after 11..13
-  // were applied) changes nothing; an overlapping batch applies only its new entries; a Reset DUMMY still
-  // sets the position to 0.
+test("a replicated SEQUENCE applies only the leader entries that continue the replica's position", async () => {
+  // Proves the exactly-once, in-order rule: a stale batch (leader entries 1..2 after 1..3 were applied)
+  // changes nothing; an overlapping batch applies only its new entries; a batch after a gap is not applied;
+  // a Reset DUMMY still sets the position to 0.
   await withTable(async (table) => {
     const seq = (from: number, values: string[]) => ({
       type: CommandType.SEQUENCE,
       leaderIndex: from + values.length - 1,
       sequence: values.map((value, i) => put("k", value, { leaderIndex: from + i })),
     });
-    await table.apply1(seq(11, ["a", "b", "c"]));
-    assert.equal(table.sm.leaderIndex, 13);
+    await table.apply1(seq(1, ["a", "b", "c"]));
+    assert.equal(table.sm.leaderIndex, 3);
     await table.apply1({ type: CommandType.TXN, txn: { success: [opPut("seen", "x")] } });
-    await table.apply1(seq(11, ["stale1", "stale2"]));
-    assert.equal(table.sm.leaderIndex, 13);
+    await table.apply1(seq(1, ["stale1", "stale2"]));
+    assert.equal(table.sm.leaderIndex, 3);
     assert.deepEqual(table.dump().find(([key]) => key === "k"), ["k", "c"]);
-    await table.apply1(seq(12, ["dup", "dup", "d"]));
-    assert.equal(table.sm.leaderIndex, 14);
+    await table.apply1(seq(2, ["dup", "dup", "d"]));
+    assert.equal(table.sm.leaderIndex, 4);
     assert.deepEqual(table.dump().find(([key]) => key === "k"), ["k", "d"]);
+    // A batch that does not continue at 5 (a gap: 6..7) is not applied; the one for 5.. then is.
+    await table.apply1(seq(6, ["gap1", "gap2"]));
+    assert.equal(table.sm.leaderIndex, 4);
+    assert.deepEqual(table.dump().find(([key]) => key === "k"), ["k", "d"]);
+    await table.apply1(seq(5, ["e"]));
+    assert.equal(table.sm.leaderIndex, 5);
     await table.apply1({ type: CommandType.DUMMY, leaderIndex: 0 });
     assert.equal(table.sm.leaderIndex, 0);
+    // After a reset, replay from index 1 applies again.
+    await table.apply1(seq(1, ["replayed"]));
+    assert.equal(table.sm.leaderIndex, 1);
   });
 });
 

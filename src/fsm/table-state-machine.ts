@@ -206,12 +206,15 @@ export class TableStateMachine {
     const results = pending.map(({ index, command }): ApplyResult => {
       if (command === null) return { index, revision: index, responses: [], succeeded: true };
       const replicated = isReplicatedSequence(command);
-      const { responses, succeeded } = this.#applyOne(writer, replicated ? withoutApplied(command, leaderIndex) : command, index);
+      const effective = replicated ? withoutApplied(command, leaderIndex) : command;
+      const { responses, succeeded } = this.#applyOne(writer, effective, index);
       if (hasLeaderIndex(command)) {
         const carried = toNumber(command.leaderIndex);
-        // A replicated batch never moves the position back (a stale duplicate was filtered to nothing);
-        // any other command sets it exactly (a DUMMY with 0 is a Reset, spec §11.4).
-        leaderIndex = replicated ? Math.max(leaderIndex, carried) : carried;
+        // A replicated batch moves the position to its last entry only if something of it was applied (it
+        // is filtered to nothing when it is a stale duplicate or follows a gap); any other command sets the
+        // position exactly (a DUMMY with 0 is a Reset, spec §11.4).
+        if (!replicated) leaderIndex = carried;
+        else if ((effective.sequence ?? []).length > 0) leaderIndex = Math.max(leaderIndex, carried);
         leaderIndexSet = true;
       }
       return { index, revision: index, responses, succeeded };
@@ -265,6 +268,7 @@ export class TableStateMachine {
 
 const SEQUENCE = pb.Command.CommandType.SEQUENCE;
 
+
 /** A SEQUENCE carrying a leader index: commands a follower pulled from the leader cluster (spec §9.8). */
 function isReplicatedSequence(command: armada.v1.ICommand): boolean {
   return command.type === SEQUENCE && hasLeaderIndex(command);
@@ -272,12 +276,16 @@ function isReplicatedSequence(command: armada.v1.ICommand): boolean {
 
 /**
  * The SEQUENCE without the sub-commands the replica already holds (their leader index is at most
- * `leaderIndex`). Two nodes of a follower cluster may briefly both pull a table around a lease handover;
- * this keeps every leader entry applied exactly once, whichever of their batches commits first.
+ * `leaderIndex`), or with none at all when the rest does not continue exactly at `leaderIndex + 1`.
+ * Two nodes of a follower cluster may briefly both pull a table around a lease handover, and a worker
+ * proposes several batches at once: whatever order their batches commit in, every leader entry is applied
+ * exactly once and in order, never past a gap (the worker's next poll starts from the stored position).
  */
 function withoutApplied(command: armada.v1.ICommand, leaderIndex: number): armada.v1.ICommand {
   const sequence = command.sequence ?? [];
   const fresh = sequence.filter((sub) => !hasLeaderIndex(sub) || toNumber(sub.leaderIndex) > leaderIndex);
+  const first = fresh[0];
+  if (first && hasLeaderIndex(first) && toNumber(first.leaderIndex) !== leaderIndex + 1) return { ...command, sequence: [] };
   return fresh.length === sequence.length ? command : { ...command, sequence: fresh };
 }
 

@@ -236,12 +236,18 @@ export class TableWorker {
         const leaderIndex = toNumber(message.leaderIndex);
         metrics.leaderIndex(this.name, leaderIndex);
         if (message.response === "commandsResponse") {
-          for (const sequence of packSequences(message.commandsResponse?.commands ?? [])) {
-            await table.propose(sequence, { signal });
-            last = toNumber(sequence.leaderIndex);
-            appliedAny = true;
-            metrics.followerIndex(this.name, last, leaderIndex);
-          }
+          const sequences = packSequences(message.commandsResponse?.commands ?? []);
+          if (sequences.length === 0) continue;
+          // Proposed together rather than one round trip each: the replica applies a batch only where it
+          // continues the stored position, so whatever order they commit in, nothing is applied twice or
+          // out of order. Anything skipped is fetched again by the next poll.
+          const settled = await Promise.allSettled(sequences.map((sequence) => table.propose(sequence, { signal })));
+          const failed = settled.find((result) => result.status === "rejected");
+          if (failed) throw failed.reason;
+          appliedAny = true;
+          last = table.stateMachine.leaderIndex;
+          metrics.followerIndex(this.name, last, leaderIndex);
+          if (last !== toNumber(sequences[sequences.length - 1]!.leaderIndex)) return "incomplete";
           continue;
         }
         this.leaderBehindPolls = 0;
