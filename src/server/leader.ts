@@ -17,6 +17,8 @@ import { MAINTENANCE_SERVICE } from "../proto/services.js";
 import { startRestServer, type RestServer } from "../rest/rest-server.js";
 import { createMetricsRegistry } from "../rest/registry.js";
 import type { Registry } from "prom-client";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { RaftEngine } from "../engine/raft/raft-engine.js";
 import { GrpcServerMetrics } from "../rest/grpc-metrics.js";
 import { registerTableMetrics } from "../rest/table-metrics.js";
@@ -126,6 +128,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     throw new Error(`failed to start engine: ${error instanceof Error ? error.message : String(error)}`);
   }
   const engine = raftNode.engine;
+  const spoolDir = prepareSpoolDir(settings.raft.stateMachineDir);
   const identity = {
     nodeId: settings.raft.nodeId,
     nodeName,
@@ -140,7 +143,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
   registerTableMetrics(registry, engine);
   // One set of gRPC metric families for every listener (labels tell the services apart).
   const grpcMetrics = new GrpcServerMetrics(registry);
-  const follower = settings.follower ? followerRole(settings.follower, engine, settings.raft.maxInMemoryLogBytes, registry, log) : null;
+  const follower = settings.follower ? followerRole(settings.follower, engine, settings.raft.maxInMemoryLogBytes, spoolDir, registry, log) : null;
   const { server: apiServer, health } = createApiServer(engine, identity, {
     observer: grpcMetrics,
     tablesEnabled: settings.tablesEnabled,
@@ -153,7 +156,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
   const onUnexpectedError = (method: string, error: unknown) =>
     log.error("unexpected error in handler", { method, error: error instanceof Error ? error.stack : String(error) });
   if (settings.maintenance.onApiPort) {
-    bindService(apiServer, MAINTENANCE_SERVICE, leaderMaintenanceHandlers(engine, { maxInMemoryLogBytes: settings.raft.maxInMemoryLogBytes }), {
+    bindService(apiServer, MAINTENANCE_SERVICE, leaderMaintenanceHandlers(engine, { maxInMemoryLogBytes: settings.raft.maxInMemoryLogBytes, spoolDir }), {
       intercept: (context) => checkBearerToken(context.metadata, settings.maintenance.token),
       onUnexpectedError,
     });
@@ -173,6 +176,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     const maintenance = createMaintenanceServer(engine, identity, {
       token: settings.maintenance.token,
       maxInMemoryLogBytes: settings.raft.maxInMemoryLogBytes,
+      spoolDir,
       onUnexpectedError,
       observer: grpcMetrics,
       ...(follower ? { handlers: followerMaintenanceHandlers(engine) } : {}),
@@ -193,6 +197,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     const replication = createReplicationServer(engine, {
       maxMessageBytes: settings.replication.maxSendMessageBytes,
       cacheEntries: settings.replication.logCacheSize,
+      spoolDir,
       onUnexpectedError,
       observer: loggingObserver(log, grpcMetrics),
       onReadError: (table, error) => log.warn("replication log read failed; the follower retries", { table, error: error instanceof Error ? error.message : String(error) }),
@@ -243,7 +248,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
 }
 
 /** The parts of a follower node: the connection to the leader cluster, the replication manager, forwarding KV. */
-function followerRole(settings: FollowerSettings, engine: RaftEngine, maxInMemoryLogBytes: number, registry: Registry, log: NodeLog) {
+function followerRole(settings: FollowerSettings, engine: RaftEngine, maxInMemoryLogBytes: number, spoolDir: string, registry: Registry, log: NodeLog) {
   const leader = new LeaderConnection({
     address: settings.leaderAddress,
     tls: settings.tls,
@@ -265,6 +270,7 @@ function followerRole(settings: FollowerSettings, engine: RaftEngine, maxInMemor
         snapshotTimeoutMs: settings.snapshotRpcTimeoutMs,
         maxBytesPerSecond: settings.maxSnapshotRecvBytesPerSecond,
         batchBytes: restoreBatchThresholdBytes(maxInMemoryLogBytes),
+        spoolDir,
       },
     },
     new ReplicationMetrics(registry),
@@ -285,6 +291,17 @@ function followerRole(settings: FollowerSettings, engine: RaftEngine, maxInMemor
     { forwardWaitTimeoutMs: settings.forwardWaitTimeoutMs },
   );
   return { manager, kv };
+}
+
+/**
+ * The directory where snapshots, restores and recoveries are spooled: beside the table data rather than
+ * in the OS temporary directory, which is often small or in memory. Emptied at start (left by a crash).
+ */
+function prepareSpoolDir(stateMachineDir: string): string {
+  const dir = join(stateMachineDir, "spool");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 /** Keeps the health service's overall status in step with readiness until shutdown. */
