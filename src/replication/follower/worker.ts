@@ -19,6 +19,8 @@ const LEADER_BEHIND = pb.ReplicateError.LEADER_BEHIND;
 export const LEASE_INTERVALS = 4;
 /** Deadline of one lease proposal. */
 const LEASE_PROPOSAL_TIMEOUT_MS = 5000;
+/** The same warning is logged at most once per this long (with a count of the repeats it stood for). */
+const REPEATED_WARNING_MS = 30_000;
 /** LEADER_BEHIND on this many consecutive polls means the leader's history was replaced (spec §9.10). */
 const LEADER_BEHIND_POLLS_BEFORE_RECOVERY = 2;
 
@@ -93,6 +95,7 @@ export class TableWorker {
   private recoveryRequested = "";
   private tailedOnce = false;
   private loops: Promise<unknown>[] = [];
+  private lastWarning = { key: "", atMs: 0, suppressed: 0 };
 
   constructor(readonly name: string, private readonly deps: WorkerDeps) {
     this.speed = new PollSpeed(deps.settings.pollIntervalMs);
@@ -160,7 +163,7 @@ export class TableWorker {
         }
       } catch (error) {
         // Keep what we had: a held lease runs out by itself if renewals keep failing.
-        if (!this.stopped) this.deps.log.warn("replication lease renewal failed", { table: this.name, error: messageOf(error) });
+        if (!this.stopped) this.warnOnce("replication lease renewal failed", messageOf(error));
       }
       this.deps.metrics.setLeased(this.name, this.holdsLease());
       await this.sleep(leaseIntervalMs, false);
@@ -261,14 +264,14 @@ export class TableWorker {
       if (this.stopped) return "error";
       const code = grpcCode(error);
       if (!appliedAny && (code === GrpcCode.UNAVAILABLE || code === GrpcCode.NOT_FOUND)) {
-        this.deps.log.warn("leader has no such table or is unreachable; waiting for the next reconciliation", { table: this.name, error: messageOf(error) });
+        this.warnOnce("leader has no such table or is unreachable; waiting for the next reconciliation", messageOf(error));
         return "table-gone";
       }
       if (code === GrpcCode.FAILED_PRECONDITION) {
-        this.deps.log.warn("leader refused to replicate; backing off", { table: this.name, error: messageOf(error) });
+        this.warnOnce("leader refused to replicate; backing off", messageOf(error));
         return "backoff";
       }
-      this.deps.log.warn("replication poll failed", { table: this.name, error: messageOf(error) });
+      this.warnOnce("replication poll failed", messageOf(error));
       return "error";
     }
   }
@@ -315,6 +318,22 @@ export class TableWorker {
     } finally {
       slots.release();
     }
+  }
+
+  /**
+   * Logs a warning, but the same warning with the same error only once per REPEATED_WARNING_MS: a table
+   * whose group has no leader yet, or a leader that is down, would otherwise log on every poll.
+   */
+  private warnOnce(message: string, error: string): void {
+    const key = `${message}\n${error}`;
+    const now = Date.now();
+    if (this.lastWarning.key === key && now - this.lastWarning.atMs < REPEATED_WARNING_MS) {
+      this.lastWarning.suppressed++;
+      return;
+    }
+    const suppressed = this.lastWarning.key === key ? this.lastWarning.suppressed : 0;
+    this.deps.log.warn(message, { table: this.name, error, ...(suppressed > 0 ? { repeated: suppressed } : {}) });
+    this.lastWarning = { key, atMs: now, suppressed: 0 };
   }
 
   /** Sleeps `ms`, or less when woken (only the poll loop can be woken). */
