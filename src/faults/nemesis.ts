@@ -29,6 +29,8 @@ export interface NemesisOptions {
   readonly faultMs: readonly [number, number];
   /** How long the system runs without a fault in between, [min, max] ms. */
   readonly quietMs: readonly [number, number];
+  /** Keep going past the deadline until every kind was injected once (short runs must cover them all). */
+  readonly coverAllKinds?: boolean;
   /** The table whose leader is a preferred target. */
   readonly table: string;
   readonly log: (line: string) => void;
@@ -44,9 +46,10 @@ export class Nemesis {
 
   /** Injects faults until `deadline` (ms on the recorder's clock) or `stop()`; every fault is healed on return. */
   async run(deadline: number): Promise<void> {
-    while (!this.stopped && this.recorder.now() < deadline) {
+    const goOn = () => !this.stopped && (this.recorder.now() < deadline || (!!this.options.coverAllKinds && this.uncovered() > 0));
+    while (goOn()) {
       await this.rest(this.random.intBetween(...this.options.quietMs));
-      if (this.stopped || this.recorder.now() >= deadline) break;
+      if (!goOn()) break;
       const kind = this.nextKind();
       const hold = Math.min(this.random.intBetween(...this.options.faultMs), Math.max(500, deadline - this.recorder.now()));
       this.counts[kind] = (this.counts[kind] ?? 0) + 1;
@@ -54,6 +57,10 @@ export class Nemesis {
       await this.rest(hold);
       await heal();
     }
+  }
+
+  private uncovered(): number {
+    return this.options.kinds.filter((kind) => !this.counts[kind]).length;
   }
 
   stop(): void {

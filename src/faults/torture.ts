@@ -27,6 +27,8 @@ export interface TortureOptions {
   readonly timeoutMs?: number;
   readonly faultMs?: readonly [number, number];
   readonly quietMs?: readonly [number, number];
+  /** Run past `durationMs` until every fault kind was injected once. */
+  readonly coverAllKinds?: boolean;
   /** Raft timing flags for every node. */
   readonly raftArgs?: readonly string[];
   readonly log?: (line: string) => void;
@@ -79,6 +81,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       kinds: options.kinds ?? FAULT_KINDS,
       faultMs: options.faultMs ?? [1000, 4000],
       quietMs: options.quietMs ?? [500, 2000],
+      coverAllKinds: options.coverAllKinds ?? false,
       table: TABLE,
       log,
     });
