@@ -29,6 +29,8 @@ export interface TortureOptions {
   readonly quietMs?: readonly [number, number];
   /** Run past `durationMs` until every fault kind was injected once. */
   readonly coverAllKinds?: boolean;
+  /** Broken on purpose: linearizable reads sent as serializable (see WorkloadOptions). */
+  readonly unsafeStaleReads?: boolean;
   /** Raft timing flags for every node. */
   readonly raftArgs?: readonly string[];
   readonly log?: (line: string) => void;
@@ -73,13 +75,13 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   try {
     await createTable(cluster);
     const timeoutMs = options.timeoutMs ?? 2000;
-    const workload = new Workload({ table: TABLE, keys, timeoutMs, seed: options.seed }, recorder, (node) => cluster.target(node));
+    const workload = new Workload({ table: TABLE, keys, timeoutMs, seed: options.seed, unsafeStaleReads: !!options.unsafeStaleReads }, recorder, (node) => cluster.target(node));
     const clientsPerNode = options.clientsPerNode ?? 2;
     workload.start(cluster.ids.flatMap((id) => Array.from({ length: clientsPerNode }, () => id)));
 
     const nemesis = new Nemesis(cluster, recorder, random, {
       kinds: options.kinds ?? FAULT_KINDS,
-      faultMs: options.faultMs ?? [1000, 4000],
+      faultMs: options.faultMs ?? [1000, 6000],
       quietMs: options.quietMs ?? [500, 2000],
       coverAllKinds: options.coverAllKinds ?? false,
       table: TABLE,

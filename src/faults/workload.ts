@@ -30,6 +30,11 @@ export interface WorkloadOptions {
   /** Per-call deadline; a write that runs into it is indeterminate. */
   readonly timeoutMs: number;
   readonly seed: number;
+  /**
+   * A deliberately broken client for proving the suite catches real stale reads: "linearizable" reads are sent
+   * as serializable ones, which a partitioned or lagging node answers from its stale replica.
+   */
+  readonly unsafeStaleReads?: boolean;
 }
 
 /** Creates a client connection to a node, on a fresh channel (so no reconnect backoff carries over). */
@@ -122,7 +127,7 @@ class WorkloadClient {
 }
 
 /** Sends one recorded operation and translates the answer into its result. */
-export async function execute(client: ArmadaClient, options: Pick<WorkloadOptions, "table" | "keys">, op: Operation): Promise<OpResult> {
+export async function execute(client: ArmadaClient, options: Pick<WorkloadOptions, "table" | "keys" | "unsafeStaleReads">, op: Operation): Promise<OpResult> {
   const { table } = options;
   switch (op.kind) {
     case "put":
@@ -131,7 +136,7 @@ export async function execute(client: ArmadaClient, options: Pick<WorkloadOption
       return headerResult(put.header);
     }
     case "read": {
-      const range = await client.range(table, op.key, { linearizable: true });
+      const range = await client.range(table, op.key, { linearizable: !options.unsafeStaleReads });
       return { ...headerResult(range.header), value: range.kvs[0] ? range.kvs[0].value.toString("utf8") : null };
     }
     case "cas": {

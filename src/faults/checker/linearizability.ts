@@ -126,7 +126,8 @@ export function checkLinearizable<S, O>(model: Model<S, O>, input: readonly Time
     for (let i = 1; i < current.length; i++) states.push(m.describeState(current[i]!.state));
     states.push(m.describeState(finalState));
     const pending: number[] = [];
-    for (let e = head.next; e !== null; e = e.next) if (e.isCall) pending.push(e.index);
+    // The operations called before the blocking return: the only candidates for the next linearization point.
+    for (let e = head.next; e !== null && e !== blockedEntry; e = e.next) if (e.isCall) pending.push(e.index);
     return { ops: current.map((c) => c.entry.index), states, blocked: blockedEntry.index, pending };
   }
 

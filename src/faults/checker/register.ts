@@ -131,10 +131,30 @@ export function checkKey(key: string, ops: readonly Operation[], options: CheckO
   if (result.blockedAt) {
     explanation.push(`It cannot get past the completion of:`);
     explanation.push(`  ${describeOp(result.blockedAt)}`);
-    explanation.push(`because in state ${tail.length ? tail[tail.length - 1]!.after : "∅"} none of the operations still open can be linearized next:`);
-    for (const op of result.pendingAtBlock.slice(0, 12)) explanation.push(`  ${describeOp(op)}`);
+    explanation.push(`because in state ${tail.length ? tail[tail.length - 1]!.after : "∅"} none of the operations invoked before then can be linearized next:`);
+    for (const op of [result.blockedAt, ...result.pendingAtBlock.filter((o) => o !== result.blockedAt)].slice(0, 12)) explanation.push(`  ${describeOp(op)}`);
   }
+  const hint = result.blockedAt ? staleHint(ops, result.blockedAt) : null;
+  if (hint) explanation.push(hint);
   return { key, verdict: "illegal", operations: timed.length, explanation };
+}
+
+/**
+ * The plainest reading of a blocked observation, when there is one: the value it saw had been overwritten by a
+ * write that began after the observed write completed and itself completed before the observation began.
+ */
+function staleHint(ops: readonly Operation[], blocked: Operation): string | null {
+  const value = observed(blocked);
+  if (value === undefined || value === null) return null;
+  const writer = ops.find((op) => (op.kind === "put" || op.kind === "cas") && op.value === value);
+  if (!writer || writer.outcome !== "ok") return null;
+  const overwrite = ops.find(
+    (op) =>
+      (op.kind === "put" || (op.kind === "cas" && op.result?.succeeded)) && op.outcome === "ok" && op !== writer &&
+      op.invokeMs > writer.completeMs && op.completeMs < blocked.invokeMs,
+  );
+  if (!overwrite) return null;
+  return `In short: #${blocked.id} observed ${value}, written by #${writer.id} (done at ${writer.completeMs.toFixed(1)} ms), but #${overwrite.id} overwrote it (${overwrite.invokeMs.toFixed(1)}–${overwrite.completeMs.toFixed(1)} ms) before #${blocked.id} began at ${blocked.invokeMs.toFixed(1)} ms: a stale observation.`;
 }
 
 /** A determinate operation that observed a value nobody wrote (the plainest kind of violation). */
