@@ -21,6 +21,21 @@ export function registerKeys(count: number): string[] {
 /** Errors after which a write certainly did not happen: the server refused it before proposing anything. */
 const DEFINITE_FAILURES = new Set<number>([Code.INVALID_ARGUMENT, Code.NOT_FOUND, Code.UNIMPLEMENTED, Code.UNAUTHENTICATED, Code.PERMISSION_DENIED]);
 
+/**
+ * UNAVAILABLE errors that say the write was not applied: the call never left the client (no connection), or the
+ * server reports it did not propose it (no leader) or that its entry was replaced (leadership change). Taking the
+ * server at its word is also a test of its word: if such a write did take effect, the checkers see a value that
+ * only a "failed" write wrote and report it.
+ */
+const NOT_APPLIED = [/No connection established/, /no leader available for this table/, /outcome: not applied/];
+
+/** Whether a write that ended in `error` certainly had no effect. */
+export function certainlyNotApplied(error: unknown): boolean {
+  if (!(error instanceof ArmadaError)) return false;
+  if (DEFINITE_FAILURES.has(error.code)) return true;
+  return error.code === Code.UNAVAILABLE && NOT_APPLIED.some((pattern) => pattern.test(error.details));
+}
+
 /** Relative weights of the operation kinds. */
 const MIX: readonly [OpKind, number][] = [["put", 25], ["read", 25], ["cas", 20], ["scan", 12], ["append", 18]];
 
@@ -110,8 +125,7 @@ class WorkloadClient {
       this.remember(op, result);
       return true;
     } catch (error) {
-      const code = error instanceof ArmadaError ? error.code : Code.UNKNOWN;
-      const definite = kind === "read" || kind === "scan" || DEFINITE_FAILURES.has(code);
+      const definite = kind === "read" || kind === "scan" || certainlyNotApplied(error);
       this.recorder.complete(op, definite ? "failed" : "indeterminate", undefined, String((error as Error).message ?? error).slice(0, 200));
       // A fresh channel for the next call: grpc-js would otherwise wait out its reconnect backoff after a restart.
       this.client.close();

@@ -51,6 +51,12 @@ describe("linearizability checker (register with CAS)", () => {
     assert.match(report.explanation.join("\n"), /no operation ever wrote/);
   });
 
+  test("a write reported as not applied must not be seen", () => {
+    const refused = op({ kind: "put", value: "x", at: [2, 3], outcome: "failed" });
+    assert.equal(checkKey("r0", [put("a", [0, 1]), refused, read("a", [4, 5])]).verdict, "ok");
+    assert.equal(checkKey("r0", [put("a", [0, 1]), refused, read("x", [4, 5])]).verdict, "illegal");
+  });
+
   test("rejects a failed CAS whose read-back contradicts the compare", () => {
     const ops = [put("a", [0, 1]), op({ kind: "cas", expected: "a", value: "b", at: [2, 3], result: { succeeded: false, value: "a" } })];
     assert.equal(checkKey("r0", ops).verdict, "illegal");
