@@ -13,7 +13,8 @@ import { FAULT_KINDS, type FaultKind } from "./nemesis.js";
 import { formatStats, runTorture } from "./torture.js";
 
 const USAGE = `usage: npm run torture -- [--minutes N] [--seed S] [--nodes 3|5] [--out DIR] [--kinds ${FAULT_KINDS.join(",")}]
-                            [--clients-per-node N] [--rtt 30ms] [--unsafe-stale-reads (a broken client, to see a violation)]
+                            [--clients-per-node N] [--rtt 30ms] [--overlap (network and process faults at once)]
+                            [--unsafe-stale-reads (a broken client, to see a violation)]
        node dist/faults/cli.js --check history.json`;
 
 async function main(): Promise<number> {
@@ -28,6 +29,7 @@ async function main(): Promise<number> {
       rtt: { type: "string", default: "30ms" },
       check: { type: "string" },
       "unsafe-stale-reads": { type: "boolean", default: false },
+      overlap: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -56,6 +58,7 @@ async function main(): Promise<number> {
     kinds,
     clientsPerNode: Number(values["clients-per-node"]),
     unsafeStaleReads: values["unsafe-stale-reads"],
+    overlap: values.overlap,
     raftArgs: [`--raft.rtt=${values.rtt}`, "--raft.election-rtt=10"],
     log: (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`),
   });

@@ -23,6 +23,9 @@ export const FAULT_KINDS = [
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+/** Kinds that act on the network only; the others act on processes. The two sets can run at the same time. */
+export const NETWORK_KINDS: readonly FaultKind[] = ["partition-one-way", "partition-isolate", "partition-split", "link-loss", "link-delay"];
+
 export interface NemesisOptions {
   readonly kinds: readonly FaultKind[];
   /** How long a fault is held, [min, max] ms. */
@@ -158,7 +161,7 @@ export class Nemesis {
       const leader = await this.leaderOf(this.random.pick(running));
       if (leader !== null) return leader;
     }
-    return this.random.pick(this.cluster.ids);
+    return this.random.pick(running.length > 0 ? running : this.cluster.ids);
   }
 
   private async leaderOf(askNode: number): Promise<number | null> {

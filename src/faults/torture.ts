@@ -9,7 +9,7 @@ import { ArmadaClient } from "../client/index.js";
 import { SeededRandom } from "../raft/prng.js";
 import { FaultCluster } from "./cluster.js";
 import { HistoryRecorder, type FinalState, type History, type Operation, type OpKind, type Outcome } from "./history.js";
-import { FAULT_KINDS, Nemesis, type FaultKind } from "./nemesis.js";
+import { FAULT_KINDS, NETWORK_KINDS, Nemesis, type FaultKind } from "./nemesis.js";
 import { APPEND_PREFIX, Workload, execute, registerKeys, sleep } from "./workload.js";
 import { checkHistory, type CheckReport } from "./checker/index.js";
 
@@ -27,6 +27,11 @@ export interface TortureOptions {
   readonly timeoutMs?: number;
   readonly faultMs?: readonly [number, number];
   readonly quietMs?: readonly [number, number];
+  /**
+   * Two nemeses at once, one for network faults and one for process faults, so that e.g. a partitioned node is
+   * also killed. Network heals touch only links and process heals only processes, so they do not interfere.
+   */
+  readonly overlap?: boolean;
   /** Run past `durationMs` until every fault kind was injected once. */
   readonly coverAllKinds?: boolean;
   /** Broken on purpose: linearizable reads sent as serializable (see WorkloadOptions). */
@@ -79,18 +84,26 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     const clientsPerNode = options.clientsPerNode ?? 2;
     workload.start(cluster.ids.flatMap((id) => Array.from({ length: clientsPerNode }, () => id)));
 
-    const nemesis = new Nemesis(cluster, recorder, random, {
-      kinds: options.kinds ?? FAULT_KINDS,
-      faultMs: options.faultMs ?? [1000, 6000],
-      quietMs: options.quietMs ?? [500, 2000],
-      coverAllKinds: options.coverAllKinds ?? false,
-      table: TABLE,
-      log,
-    });
-    log(`workload and nemesis running for ${(options.durationMs / 1000).toFixed(0)} s`);
-    await nemesis.run(recorder.now() + options.durationMs);
+    const kinds = options.kinds ?? FAULT_KINDS;
+    const lanes = options.overlap
+      ? [kinds.filter((k) => NETWORK_KINDS.includes(k)), kinds.filter((k) => !NETWORK_KINDS.includes(k))].filter((l) => l.length > 0)
+      : [kinds];
+    const nemeses = lanes.map(
+      (laneKinds, i) =>
+        new Nemesis(cluster, recorder, i === 0 ? random : new SeededRandom(options.seed + 7919 * i), {
+          kinds: laneKinds,
+          faultMs: options.faultMs ?? [1000, 6000],
+          quietMs: options.quietMs ?? [500, 2000],
+          coverAllKinds: options.coverAllKinds ?? false,
+          table: TABLE,
+          log,
+        }),
+    );
+    log(`workload and ${nemeses.length} nemes${nemeses.length > 1 ? "es" : "is"} running for ${(options.durationMs / 1000).toFixed(0)} s`);
+    const deadline = recorder.now() + options.durationMs;
+    await Promise.all(nemeses.map((n) => n.run(deadline)));
     log("healing every fault");
-    await nemesis.healEverything();
+    await nemeses[0]!.healEverything();
     recorder.fault("heal-all", "heal", "network healed, nodes resumed and restarted");
 
     const recovered = await waitForWrites(cluster);
