@@ -13,7 +13,7 @@ import { FAULT_KINDS, type FaultKind } from "./nemesis.js";
 import { formatStats, runTorture } from "./torture.js";
 
 const USAGE = `usage: npm run torture -- [--minutes N] [--seed S] [--nodes 3|5] [--out DIR] [--kinds ${FAULT_KINDS.join(",")}]
-                            [--clients-per-node N] [--rtt 30ms] [--overlap (network and process faults at once)]
+                            [--clients-per-node N] [--rtt 30ms] [--snapshot-entries 300] [--overlap (network and process faults at once)]
                             [--unsafe-stale-reads (a broken client, to see a violation)]
        node dist/faults/cli.js --check history.json`;
 
@@ -30,6 +30,7 @@ async function main(): Promise<number> {
       check: { type: "string" },
       "unsafe-stale-reads": { type: "boolean", default: false },
       overlap: { type: "boolean", default: false },
+      "snapshot-entries": { type: "string", default: "300" },
       help: { type: "boolean", default: false },
     },
   });
@@ -59,7 +60,7 @@ async function main(): Promise<number> {
     clientsPerNode: Number(values["clients-per-node"]),
     unsafeStaleReads: values["unsafe-stale-reads"],
     overlap: values.overlap,
-    raftArgs: [`--raft.rtt=${values.rtt}`, "--raft.election-rtt=10"],
+    raftArgs: [`--raft.rtt=${values.rtt}`, `--raft.snapshot-entries=${values["snapshot-entries"]}`],
     log: (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`),
   });
   console.log(formatStats(result.stats));

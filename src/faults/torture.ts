@@ -36,7 +36,10 @@ export interface TortureOptions {
   readonly coverAllKinds?: boolean;
   /** Broken on purpose: linearizable reads sent as serializable (see WorkloadOptions). */
   readonly unsafeStaleReads?: boolean;
-  /** Raft timing flags for every node. */
+  /**
+   * Extra flags for every node (Raft timing). By default the nodes snapshot and compact their logs every few
+   * hundred entries, so nodes that were down or cut off catch up by snapshot transfer, through the proxies.
+   */
   readonly raftArgs?: readonly string[];
   readonly log?: (line: string) => void;
 }
@@ -66,6 +69,8 @@ const RECOVERY_TIMEOUT_MS = 60_000;
 /** How long the clients keep running on the healed cluster before the final audit. */
 const AFTER_HEAL_MS = 2_000;
 const CONVERGENCE_TIMEOUT_MS = 30_000;
+/** Short Raft timing (30 ms ticks, elections after 300–600 ms) and frequent snapshots; later flags override. */
+const DEFAULT_NODE_ARGS = ["--raft.rtt=30ms", "--raft.election-rtt=10", "--raft.snapshot-entries=300", "--raft.compaction-overhead=50"];
 
 export async function runTorture(options: TortureOptions): Promise<TortureResult> {
   const log = options.log ?? (() => undefined);
@@ -76,7 +81,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   const extraViolations: string[] = [];
 
   log(`starting ${options.nodes} nodes (seed ${options.seed}, output ${options.outDir})`);
-  const cluster = await FaultCluster.start({ size: options.nodes, random, logDir: options.outDir, extraArgs: options.raftArgs ?? [] });
+  const cluster = await FaultCluster.start({ size: options.nodes, random, logDir: options.outDir, extraArgs: [...DEFAULT_NODE_ARGS, ...(options.raftArgs ?? [])] });
   try {
     await createTable(cluster);
     const timeoutMs = options.timeoutMs ?? 2000;
