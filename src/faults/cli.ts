@@ -65,8 +65,9 @@ async function main(): Promise<number> {
   });
   console.log(formatStats(result.stats));
   console.log(`output: ${result.outDir}`);
+  if (result.error) console.log(`RUN ABORTED: ${result.error}`);
   if (!result.passed) {
-    console.log(`FAILED (seed ${seed}): see ${join(result.outDir, "violations.txt")}`);
+    console.log(`FAILED (seed ${seed}): see ${result.outDir} (summary.txt, violations.txt)`);
     for (const violation of result.report.violations.slice(0, 5)) console.log(violation);
     return 1;
   }

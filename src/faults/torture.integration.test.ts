@@ -20,6 +20,7 @@ async function tortureRun(options: Omit<TortureOptions, "outDir" | "log">): Prom
   const outDir = join(tmpdir(), `armada-torture-test-${options.seed}-${options.nodes}`);
   const result = await runTorture({ ...options, outDir, log: (line) => console.log(`[${options.nodes} nodes] ${line}`) });
   console.log(formatStats(result.stats));
+  assert.equal(result.error, undefined, `seed ${options.seed}: the run aborted (output kept in ${outDir})`);
   assert.ok(result.passed, `seed ${options.seed}: violations (history and explanation kept in ${outDir}):\n${result.report.violations.join("\n")}`);
   // The run did real work: acknowledged writes, successful CAS, and a fault of every requested kind.
   assert.ok(result.stats.acknowledgedAppends > 20, "writes were acknowledged");

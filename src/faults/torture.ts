@@ -57,6 +57,8 @@ export interface TortureStats {
 
 export interface TortureResult {
   readonly passed: boolean;
+  /** The harness itself failed (a node did not restart, the table could not be created): the run is void. */
+  readonly error?: string;
   readonly history: History;
   readonly report: CheckReport;
   readonly stats: TortureStats;
@@ -79,6 +81,8 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   const keys = registerKeys(options.registerKeyCount ?? 4);
   const recorder = new HistoryRecorder({ seed: options.seed, nodes: options.nodes, registerKeys: keys, appendPrefix: APPEND_PREFIX, startedAt: new Date().toISOString() });
   const extraViolations: string[] = [];
+
+  let harnessError: string | undefined;
 
   log(`starting ${options.nodes} nodes (seed ${options.seed}, output ${options.outDir})`);
   const cluster = await FaultCluster.start({ size: options.nodes, random, logDir: options.outDir, extraArgs: [...DEFAULT_NODE_ARGS, ...(options.raftArgs ?? [])] });
@@ -119,6 +123,10 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     log("final audit");
     await finalReads(cluster, recorder, keys, timeoutMs);
     recorder.history.final = await finalState(cluster);
+  } catch (error) {
+    // Keep what was recorded: the history up to here is still checked and written out.
+    harnessError = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    log(`run aborted: ${harnessError.split("\n")[0]}`);
   } finally {
     await cluster.destroy();
   }
@@ -127,8 +135,15 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   const report = checkHistory(recorder.history);
   report.violations.push(...extraViolations);
   const stats = summarize(recorder.history, report);
-  writeResults(options.outDir, recorder.history, report, stats);
-  return { passed: report.violations.length === 0, history: recorder.history, report, stats, outDir: options.outDir };
+  writeResults(options.outDir, recorder.history, report, stats, harnessError);
+  return {
+    passed: report.violations.length === 0 && harnessError === undefined,
+    ...(harnessError !== undefined ? { error: harnessError } : {}),
+    history: recorder.history,
+    report,
+    stats,
+    outDir: options.outDir,
+  };
 }
 
 async function createTable(cluster: FaultCluster): Promise<void> {
@@ -274,7 +289,7 @@ function summarize(history: History, report: CheckReport): TortureStats {
   };
 }
 
-function writeResults(outDir: string, history: History, report: CheckReport, stats: TortureStats): void {
+function writeResults(outDir: string, history: History, report: CheckReport, stats: TortureStats, harnessError?: string): void {
   writeFileSync(join(outDir, "history.json"), JSON.stringify(history));
   const lines = [
     `seed ${history.meta.seed}, ${history.meta.nodes} nodes, started ${history.meta.startedAt}`,
@@ -286,6 +301,7 @@ function writeResults(outDir: string, history: History, report: CheckReport, sta
     `final state: ${history.final ? history.final.convergenceDetail : "not taken"}`,
     `violations: ${stats.violations}`,
     ...(report.inconclusive.length ? [`inconclusive: ${report.inconclusive.join("; ")}`] : []),
+    ...(harnessError !== undefined ? [`RUN ABORTED by a harness error (the checks above cover the history up to it):`, harnessError] : []),
   ];
   writeFileSync(join(outDir, "summary.txt"), lines.join("\n") + "\n");
   if (report.violations.length > 0) {

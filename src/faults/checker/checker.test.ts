@@ -62,6 +62,13 @@ describe("linearizability checker (register with CAS)", () => {
     assert.equal(checkKey("r0", ops).verdict, "illegal");
   });
 
+  test("rejects a CAS applied twice (the answer of its second application says failed, the value is its own)", () => {
+    const ops = [put("a", [0, 1]), op({ kind: "cas", expected: "a", value: "b", at: [2, 3], result: { succeeded: false, value: "b" } })];
+    const report = checkKey("r0", ops);
+    assert.equal(report.verdict, "illegal");
+    assert.match(report.explanation.join("\n"), /Applied twice: #\d+ cas\(r0, a → b\)/);
+  });
+
   test("rejects a CAS that succeeded against a value that was already overwritten", () => {
     const ops = [put("a", [0, 1]), put("b", [2, 3]), op({ kind: "cas", expected: "a", value: "c", at: [4, 5], result: { succeeded: true } })];
     assert.equal(checkKey("r0", ops).verdict, "illegal");

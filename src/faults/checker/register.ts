@@ -136,6 +136,13 @@ export function checkKey(key: string, ops: readonly Operation[], options: CheckO
   }
   const hint = result.blockedAt ? staleHint(ops, result.blockedAt) : null;
   if (hint) explanation.push(hint);
+  for (const op of ops) {
+    // A CAS whose compare failed but whose read-back is its own new value: it took effect and was then evaluated
+    // again, i.e. the server applied one request twice.
+    if (op.kind === "cas" && op.outcome === "ok" && !op.result!.succeeded && op.result!.value === op.value) {
+      explanation.push(`Applied twice: ${describeOp(op)} reports its compare failed, yet the key holds the value this very CAS writes.`);
+    }
+  }
   return { key, verdict: "illegal", operations: timed.length, explanation };
 }
 
