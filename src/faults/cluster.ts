@@ -14,6 +14,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, removeDir, tempDir } from "../test-support/process.js";
 import { NodeProcess } from "./node-process.js";
+import type { NodeCrash } from "./history.js";
 import type { SeededRandom } from "../raft/prng.js";
 import { LinkProxy } from "./proxy.js";
 
@@ -34,6 +35,8 @@ interface NodeSlot {
   process: NodeProcess | null;
   incarnation: number;
   paused: boolean;
+  /** The process exited by itself and was not restarted yet. */
+  crashed: boolean;
 }
 
 export interface ClusterOptions {
@@ -43,6 +46,8 @@ export interface ClusterOptions {
   readonly logDir: string;
   /** Extra flags for every node, e.g. Raft timing. */
   readonly extraArgs?: readonly string[];
+  /** The run's clock, for crash reports. */
+  readonly now: () => number;
 }
 
 /**
@@ -76,6 +81,8 @@ function killOnExit(pid: number): void {
 export class FaultCluster {
   private readonly slots: NodeSlot[];
   private readonly proxies = new Map<string, LinkProxy>();
+  /** Nodes that exited without being killed. */
+  readonly crashes: NodeCrash[] = [];
 
   private constructor(private readonly options: ClusterOptions, slots: NodeSlot[]) {
     this.slots = slots;
@@ -89,7 +96,7 @@ export class FaultCluster {
       cleanUpOnExit();
       liveDirs.add(dir);
       mkdirSync(join(dir, "home"));
-      slots.push({ id, apiPort: await freePort(), raftPort: await freePort(), dir, process: null, incarnation: 0, paused: false });
+      slots.push({ id, apiPort: await freePort(), raftPort: await freePort(), dir, process: null, incarnation: 0, paused: false, crashed: false });
     }
     const cluster = new FaultCluster(options, slots);
     try {
@@ -157,7 +164,16 @@ export class FaultCluster {
     killOnExit(started.pid);
     slot.process = started;
     slot.paused = false;
+    slot.crashed = false;
     slot.incarnation++;
+    started.child.once("exit", (code, signal) => {
+      livePids.delete(started.pid);
+      if (slot.process !== started) return; // killed on purpose: kill() let go of it first
+      slot.process = null;
+      slot.paused = false;
+      slot.crashed = true;
+      this.crashes.push({ node: id, atMs: this.options.now(), exit: signal ?? `code ${code}`, output: started.recentOutput(6) });
+    });
     try {
       await started.ready(30_000);
     } catch (error) {
@@ -194,6 +210,11 @@ export class FaultCluster {
   /** Heals every link. */
   healNetwork(): void {
     for (const proxy of this.proxies.values()) proxy.heal();
+  }
+
+  /** Restarts the nodes that exited by themselves (not those killed on purpose, which a fault restarts). */
+  async restartCrashed(): Promise<void> {
+    await Promise.all(this.slots.filter((s) => s.crashed).map((s) => this.startNode(s.id)));
   }
 
   /** Resumes paused nodes and restarts stopped ones. */

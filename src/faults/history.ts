@@ -88,10 +88,20 @@ export interface FinalState {
   readonly convergenceDetail: string;
 }
 
+/** A node process that exited without being killed: always a bug (the harness restarts it and goes on). */
+export interface NodeCrash {
+  readonly node: number;
+  readonly atMs: number;
+  readonly exit: string;
+  /** The process's last output lines. */
+  readonly output: string;
+}
+
 export interface History {
   readonly meta: HistoryMeta;
   readonly ops: Operation[];
   readonly faults: FaultEvent[];
+  crashes?: NodeCrash[];
   final?: FinalState;
 }
 

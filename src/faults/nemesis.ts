@@ -151,6 +151,8 @@ export class Nemesis {
     return async () => {
       await heal();
       this.recorder.fault(kind, "heal", detail);
+      // A node that died by itself (a bug, reported by the checks) comes back, so the run goes on with all nodes.
+      await this.restartWithRetries(() => this.cluster.restartCrashed(), "restart crashed nodes");
     };
   }
 

@@ -42,6 +42,11 @@ export class NodeProcess {
     return this.child.pid!;
   }
 
+  /** The last lines the process wrote (for reports when it died by itself). */
+  recentOutput(lines: number): string {
+    return this.tail.trimEnd().split("\n").slice(-lines).join("\n");
+  }
+
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }

@@ -85,7 +85,13 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   let harnessError: string | undefined;
 
   log(`starting ${options.nodes} nodes (seed ${options.seed}, output ${options.outDir})`);
-  const cluster = await FaultCluster.start({ size: options.nodes, random, logDir: options.outDir, extraArgs: [...DEFAULT_NODE_ARGS, ...(options.raftArgs ?? [])] });
+  const cluster = await FaultCluster.start({
+    size: options.nodes,
+    random,
+    logDir: options.outDir,
+    extraArgs: [...DEFAULT_NODE_ARGS, ...(options.raftArgs ?? [])],
+    now: () => recorder.now(),
+  });
   try {
     await createTable(cluster);
     const timeoutMs = options.timeoutMs ?? 2000;
@@ -128,6 +134,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     harnessError = error instanceof Error ? (error.stack ?? error.message) : String(error);
     log(`run aborted: ${harnessError.split("\n")[0]}`);
   } finally {
+    recorder.history.crashes = cluster.crashes;
     await cluster.destroy();
   }
 

@@ -160,6 +160,16 @@ describe("durability audit", () => {
   });
 });
 
+describe("node crashes", () => {
+  test("a node that exited by itself is a violation", () => {
+    const history = emptyHistory();
+    history.final = { appended: {}, converged: true, convergenceDetail: "" };
+    assert.deepEqual(checkHistory(history).violations, []);
+    history.crashes = [{ node: 2, atMs: 1234, exit: "code 1", output: "fatal error, exiting" }];
+    assert.match(checkHistory(history).violations[0]!, /node 2 exited by itself \(code 1\) at 1234 ms[^]*fatal error, exiting/);
+  });
+});
+
 describe("monotonic serializable reads", () => {
   const scan = (node: number, values: Record<string, string | null>, at: [number, number]) =>
     op({ kind: "scan", key: "", at, node, result: { values } });

@@ -27,6 +27,9 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
   for (const key of keys) if (key.verdict === "illegal") violations.push(`non-linearizable history:\n${key.explanation.join("\n")}`);
   violations.push(...lost.violations, ...monotonic.violations);
   if (history.final && !history.final.converged) violations.push(`nodes did not converge: ${history.final.convergenceDetail}`);
+  for (const crash of history.crashes ?? []) {
+    violations.push(`node ${crash.node} exited by itself (${crash.exit}) at ${crash.atMs.toFixed(0)} ms; its last output:\n${crash.output}`);
+  }
   return {
     keys,
     acknowledgedAppends: lost.acknowledged,
