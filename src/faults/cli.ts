@@ -84,6 +84,9 @@ function recheck(file: string): number {
   return report.violations.length === 0 ? 0 : 1;
 }
 
+// Ctrl-C or a kill: exit through process.exit, so the cluster's exit hook kills the nodes and removes their data.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+
 main().then(
   (code) => process.exit(code),
   (error) => {
