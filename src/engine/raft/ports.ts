@@ -43,7 +43,11 @@ export interface NetworkPort {
   send(batch: readonly GroupMessage[]): void;
   /** Streams a table snapshot to `to`; resolves once the receiver installed it. */
   sendSnapshot(to: number, groupId: number, header: Uint8Array, chunks: AsyncIterable<Uint8Array>): Promise<void>;
-  /** A request/response exchange with a peer (proposal forwarding, node info). */
+  /**
+   * A request/response exchange with a peer (proposal forwarding, node info). A failure whose `reason` is
+   * `notConnected`, `tooManyRequests` or `remoteError` means the peer's handler did not act on the request;
+   * any other failure (timeout, connection lost) leaves that unknown.
+   */
   request(to: number, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** Which peers are connected now. */
   connectedPeers(): ReadonlySet<number>;

@@ -99,3 +99,37 @@ test("when the leader is cut off, the others elect a new one and keep accepting 
     await Promise.all(engines.map((engine) => engine.close()));
   }
 });
+
+test("a forwarded proposal whose answer is lost fails as outcome unknown and is not proposed a second time", async () => {
+  // Found by the torture suite (src/faults): the forwarding node retried after a lost connection, so the leader
+  // applied the same transaction twice and the client got the second application's result.
+  const { network, engines } = cluster(3);
+  try {
+    await Promise.all(engines.map((engine) => engine.start()));
+    await engines[0]!.createTable("t");
+    await eventually(() => engines.every((engine) => { try { engine.table("t"); return true; } catch { return false; } }));
+    await engines[0]!.table("t").propose(put("k", "0"));
+    const leaderId = engines[0]!.table("t").status().leaderId;
+    const follower = engines.find((engine) => engine.nodeId !== leaderId)!;
+    const key = (name: string) => Buffer.from(name);
+    // Applied once: k becomes 1. Applied twice: the second run finds k = 1 and writes the marker.
+    const casOnce = {
+      table: Buffer.from("t"),
+      type: pb.Command.CommandType.TXN,
+      txn: {
+        compare: [{ key: key("k"), value: Buffer.from("0") }],
+        success: [{ requestPut: { key: key("k"), value: Buffer.from("1") } }],
+        failure: [{ requestPut: { key: key("applied-twice"), value: Buffer.from("yes") } }],
+      },
+    };
+    network.loseAnswers = 1;
+    await assert.rejects(follower.table("t").propose(casOnce), /outcome unknown/);
+    const leader = engines.find((engine) => engine.nodeId === leaderId)!;
+    await eventually(() => leader.table("t").stateMachine.range({ key: key("k") }).kvs[0]?.value?.toString() === "1");
+    await leader.table("t").propose(put("after", "1"));
+    await leader.table("t").readIndex();
+    assert.equal(leader.table("t").stateMachine.range({ key: key("applied-twice") }).count, 0);
+  } finally {
+    await Promise.all(engines.map((engine) => engine.close()));
+  }
+});

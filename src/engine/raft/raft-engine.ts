@@ -351,15 +351,20 @@ export class RaftEngine implements Engine, NetworkHandlers {
     }
   }
 
-  /** Asks `leaderId` to propose; returns undefined when it is no longer the leader (try again). */
+  /**
+   * Asks `leaderId` to propose; returns undefined when it certainly did not (not the leader any more, or the
+   * request never left this node): try again. When the request may have reached the leader (timeout, connection
+   * lost) the outcome is unknown: proposing again could apply the write twice, so that is an error instead.
+   */
   private async forward<R>(leaderId: number, group: RaftGroup<R>, data: Uint8Array, signal: AbortSignal): Promise<R | undefined> {
     const request: ForwardRequest = { kind: "propose", groupId: group.groupId, data: Buffer.from(data).toString("base64") };
     let response: ForwardResponse;
     try {
       const bytes = await this.options.network.request(leaderId, Buffer.from(JSON.stringify(request)), LEADER_WAIT_MS);
       response = JSON.parse(Buffer.from(bytes).toString("utf8")) as ForwardResponse;
-    } catch {
-      return undefined;
+    } catch (error) {
+      if (requestNotSent(error)) return undefined;
+      throw new TransientError(`forwarding the proposal to leader ${leaderId} failed, outcome unknown: ${error instanceof Error ? error.message : String(error)}`);
     }
     if ("error" in response) {
       if (response.leaderId !== undefined) return undefined;
@@ -583,4 +588,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener("abort", done, { once: true });
   });
+}
+
+/**
+ * Whether a NetworkPort request failed without reaching the peer's handler (see NetworkPort.request): never
+ * sent, or refused before the handler ran. Anything else (timeout, lost connection) may have been acted on.
+ */
+function requestNotSent(error: unknown): boolean {
+  const reason = (error as { reason?: unknown } | null)?.reason;
+  return reason === "notConnected" || reason === "tooManyRequests" || reason === "remoteError";
 }

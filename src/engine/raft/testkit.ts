@@ -55,6 +55,8 @@ export class MemoryLogStore implements LogStorePort {
 export class InProcessNetwork {
   private readonly handlers = new Map<number, NetworkHandlers>();
   readonly down = new Set<number>();
+  /** How many of the next requests lose their answer: the peer's handler runs, the caller sees a lost connection. */
+  loseAnswers = 0;
 
   attach(nodeId: number, handlers: NetworkHandlers): void {
     this.handlers.set(nodeId, handlers);
@@ -77,8 +79,13 @@ export class InProcessNetwork {
         await this.handlers.get(to)!.onSnapshot(from, groupId, header, chunks);
       },
       request: async (to, payload) => {
-        if (!reachable(to)) throw new Error(`node ${to} unreachable`);
-        return this.handlers.get(to)!.onRequest(from, payload);
+        if (!reachable(to)) throw Object.assign(new Error(`node ${to} unreachable`), { reason: "notConnected" });
+        const answer = await this.handlers.get(to)!.onRequest(from, payload);
+        if (this.loseAnswers > 0) {
+          this.loseAnswers--;
+          throw Object.assign(new Error(`connection to node ${to} lost`), { reason: "connectionLost" });
+        }
+        return answer;
       },
       connectedPeers: () => new Set([...this.handlers.keys()].filter((id) => id !== from && reachable(id))),
     };
