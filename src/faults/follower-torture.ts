@@ -1,0 +1,235 @@
+/**
+ * The follower mode of the fault suite: a 3-node leader cluster and a 3-node follower cluster of real
+ * processes; the follower cluster reaches the leader's replication listener through a fault-injecting proxy.
+ * While clients write on the leader and through the followers, a seeded nemesis cuts the replication link
+ * (reset or blackhole), kills follower and leader nodes with SIGKILL and restarts them, and pauses follower
+ * nodes with SIGSTOP. Checked:
+ * - read-your-writes: a write acknowledged by a follower node is visible in that node's next serializable read;
+ * - monotonic reads: serializable reads of a counter on each follower node never go back;
+ * - no lost write: every acknowledged write (on the leader or through a follower) is in the final data;
+ * - convergence: after healing, every follower node holds exactly the leader's data.
+ * Follower reads are not checked for linearizability: a follower is asynchronous by design (spec §10.4).
+ */
+import { writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { ArmadaClient } from "../client/index.js";
+import { SeededRandom } from "../raft/prng.js";
+import { freePort, TestCluster } from "../test-support/process.js";
+import { LinkProxy } from "./proxy.js";
+
+export const FOLLOWER_FAULT_KINDS = ["replication-reset", "replication-blackhole", "kill-follower", "pause-follower", "kill-leader-node"] as const;
+export type FollowerFaultKind = (typeof FOLLOWER_FAULT_KINDS)[number];
+
+export interface FollowerTortureOptions {
+  readonly seed: number;
+  readonly durationMs: number;
+  /** Where the verdict goes (violations.txt, stats.json); nothing is written when empty. */
+  readonly outDir?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface FollowerTortureResult {
+  readonly passed: boolean;
+  readonly violations: string[];
+  readonly faults: Record<string, number>;
+  readonly operations: Record<string, { ok: number; failed: number }>;
+}
+
+const TABLE = "edge";
+/** Fast follower timing: poll 100 ms, reconcile 500 ms, lease 4 × 300 ms. */
+const FOLLOWER_FLAGS = ["--replication.poll-interval=100ms", "--replication.reconcile-interval=500ms", "--replication.lease-interval=300ms", "--replication.log-rpc-timeout=5s"];
+/** Frequent snapshots on the leader, so that a follower cut off long enough recovers by snapshot. */
+const LEADER_FLAGS = ["--raft.snapshot-entries=300", "--raft.compaction-overhead=50"];
+const CONVERGENCE_TIMEOUT_MS = 60_000;
+const CALL_TIMEOUT_MS = 3000;
+
+export async function runFollowerTorture(options: FollowerTortureOptions): Promise<FollowerTortureResult> {
+  const log = options.log ?? (() => undefined);
+  const random = new SeededRandom(options.seed);
+  const violations: string[] = [];
+  const faults: Record<string, number> = {};
+  const operations: Record<string, { ok: number; failed: number }> = {};
+  const count = (kind: string, ok: boolean) => {
+    const entry = (operations[kind] ??= { ok: 0, failed: 0 });
+    if (ok) entry.ok++;
+    else entry.failed++;
+  };
+  const leaders = await TestCluster.start(3, LEADER_FLAGS);
+  const proxy = new LinkProxy(100, 1, leaders.ports[0]!.replicationPort, random);
+  const clients: ArmadaClient[] = [];
+  let followers: TestCluster | null = null;
+  try {
+    await proxy.listen(await freePort());
+    followers = await TestCluster.start(3, [`--replication.leader-address=http://127.0.0.1:${proxy.port}`, ...FOLLOWER_FLAGS], { command: "follower" });
+    const fleet = followers;
+    const client = (address: string) => {
+      const created = new ArmadaClient(address, { timeoutMs: CALL_TIMEOUT_MS });
+      clients.push(created);
+      return created;
+    };
+    const leaderClients = [0, 1, 2].map((i) => client(leaders.apiAddress(i)));
+    const followerClients = [0, 1, 2].map((i) => client(fleet.apiAddress(i)));
+    await retry(() => leaderClients[0]!.createTable(TABLE), 30_000);
+    await retry(async () => {
+      for (const c of followerClients) if (!(await c.listTables()).some((t) => t.name === TABLE)) throw new Error("table not replicated yet");
+    }, 30_000);
+    log(`leader and follower clusters up (seed ${options.seed}); running ${Math.round(options.durationMs / 1000)} s of faults`);
+
+    const deadline = Date.now() + options.durationMs;
+    const running = () => Date.now() < deadline;
+    const ackedItems = new Set<number>();
+    const ackedFollowerWrites = new Map<number, number>();
+
+    // The leader's writer: item<i> for every i, and the counter set to i after it.
+    const leaderWriter = async () => {
+      for (let i = 1; running(); i++) {
+        const via = leaderClients[i % 3]!;
+        const ok = await via.put(TABLE, `item${String(i).padStart(6, "0")}`, String(i)).then(() => true, () => false);
+        count("leader-put", ok);
+        if (!ok) {
+          await sleep(50);
+          continue;
+        }
+        ackedItems.add(i);
+        count("leader-counter-put", await via.put(TABLE, "counter", String(i)).then(() => true, () => false));
+      }
+    };
+    // One writer per follower node: its own key, increasing values, each followed by a read on the same node.
+    const followerWriter = async (node: number) => {
+      for (let j = 1; running(); j++) {
+        if (!fleet.nodes[node]) {
+          await sleep(100);
+          continue;
+        }
+        const ok = await followerClients[node]!.put(TABLE, `fw${node}`, String(j)).then(() => true, () => false);
+        count("follower-put", ok);
+        if (!ok) {
+          await sleep(50);
+          continue;
+        }
+        ackedFollowerWrites.set(node, j);
+        const read = await followerClients[node]!.range(TABLE, `fw${node}`).catch(() => null);
+        count("follower-read-own-write", read !== null);
+        const seen = read?.kvs[0] ? Number(Buffer.from(read.kvs[0].value ?? []).toString()) : 0;
+        if (read && seen < j) violations.push(`read-your-writes: node ${node} acknowledged fw${node}=${j} and then read ${seen}`);
+      }
+    };
+    // One reader per follower node: the counter must never go back on a node.
+    const reader = async (node: number) => {
+      let seen = 0;
+      while (running()) {
+        const read = fleet.nodes[node] ? await followerClients[node]!.range(TABLE, "counter").catch(() => null) : null;
+        count("follower-serializable-read", read !== null);
+        if (read?.kvs[0]) {
+          const value = Number(Buffer.from(read.kvs[0].value ?? []).toString());
+          if (value < seen) violations.push(`monotonic reads: node ${node} read counter ${seen} and then ${value}`);
+          seen = Math.max(seen, value);
+        }
+        await sleep(20);
+      }
+    };
+    const nemesis = async () => {
+      while (running()) {
+        await sleep(random.intBetween(500, 1500));
+        if (!running()) break;
+        const kind = FOLLOWER_FAULT_KINDS[random.nextInt(FOLLOWER_FAULT_KINDS.length)]!;
+        const holdMs = random.intBetween(1000, 4000);
+        faults[kind] = (faults[kind] ?? 0) + 1;
+        log(`fault ${kind} for ${holdMs} ms`);
+        switch (kind) {
+          case "replication-reset":
+          case "replication-blackhole":
+            proxy.cut(kind === "replication-reset" ? "reset" : "blackhole");
+            await sleep(holdMs);
+            proxy.heal();
+            break;
+          case "kill-follower": {
+            const node = random.nextInt(3);
+            await fleet.stopNode(node, "SIGKILL");
+            await sleep(holdMs);
+            await fleet.startNode(node);
+            break;
+          }
+          case "pause-follower": {
+            const node = random.nextInt(3);
+            const pid = fleet.nodes[node]?.pid;
+            if (pid === undefined) break;
+            process.kill(pid, "SIGSTOP");
+            await sleep(holdMs);
+            process.kill(pid, "SIGCONT");
+            break;
+          }
+          case "kill-leader-node": {
+            const node = random.nextInt(3);
+            await leaders.stopNode(node, "SIGKILL");
+            await sleep(holdMs);
+            await leaders.startNode(node);
+            break;
+          }
+        }
+      }
+    };
+    await Promise.all([leaderWriter(), ...[0, 1, 2].map(followerWriter), ...[0, 1, 2].map(reader), nemesis()]);
+    proxy.heal();
+    log("faults healed; waiting for every follower node to converge");
+
+    const leaderData = async () => dump(leaderClients[0]!, true);
+    let converged = false;
+    const convergeBy = Date.now() + CONVERGENCE_TIMEOUT_MS;
+    let expected: Map<string, string> = new Map();
+    while (!converged && Date.now() < convergeBy) {
+      try {
+        expected = await leaderData();
+        const copies = await Promise.all(followerClients.map((c) => dump(c, false)));
+        converged = copies.every((copy) => sameData(copy, expected));
+      } catch {
+        converged = false;
+      }
+      if (!converged) await sleep(250);
+    }
+    if (!converged) violations.push(`the follower cluster did not converge to the leader's data within ${CONVERGENCE_TIMEOUT_MS / 1000} s`);
+    for (const i of ackedItems) if (!expected.has(`item${String(i).padStart(6, "0")}`)) violations.push(`lost write: item${i} was acknowledged by the leader cluster but is missing`);
+    for (const [node, j] of ackedFollowerWrites) {
+      const final = Number(expected.get(`fw${node}`) ?? 0);
+      if (final < j) violations.push(`lost write: fw${node}=${j} was acknowledged through follower node ${node} but the leader holds ${final}`);
+    }
+  } finally {
+    for (const c of clients) c.close();
+    await proxy.close();
+    await Promise.all([followers?.destroy(), leaders.destroy()]);
+  }
+  const result = { passed: violations.length === 0, violations, faults, operations };
+  if (options.outDir) {
+    mkdirSync(options.outDir, { recursive: true });
+    writeFileSync(join(options.outDir, "follower-stats.json"), JSON.stringify({ seed: options.seed, ...result }, null, 2));
+    if (violations.length > 0) writeFileSync(join(options.outDir, "follower-violations.txt"), violations.join("\n") + "\n");
+  }
+  return result;
+}
+
+async function dump(client: ArmadaClient, linearizable: boolean): Promise<Map<string, string>> {
+  const result = await client.range(TABLE, "\0", { rangeEnd: "\0", linearizable, timeoutMs: 10_000 });
+  return new Map(result.kvs.map((kv) => [Buffer.from(kv.key).toString(), Buffer.from(kv.value ?? []).toString()]));
+}
+
+function sameData(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, value] of a) if (b.get(key) !== value) return false;
+  return true;
+}
+
+async function retry<T>(operation: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
