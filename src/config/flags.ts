@@ -47,9 +47,6 @@ const TOOLS: readonly CommandName[] = ["backup", "restore"];
 
 const LATER_MEMBERSHIP = "gossip membership";
 const LATER_STORAGE = "storage cache tuning";
-const LATER_RAFT_TIMING = "Raft timing configuration";
-const LATER_SNAPSHOTS = "Raft snapshotting";
-const LATER_RAFT_LIMITS = "Raft transport queue limiting";
 
 /** The TLS flags every gRPC listener has (spec §12.1), described once. */
 function serverTlsFlags(prefix: string, label: string, commands: readonly CommandName[], laterIssue?: string): FlagSpec[] {
@@ -113,11 +110,11 @@ const RAFT_FLAGS: FlagSpec[] = [
   { name: "raft.initial-members", type: "map", default: {}, commands: SERVERS,
     description: "Bootstrap membership as id=host:port pairs, e.g. 1=10.0.0.1:5012,2=10.0.0.2:5012; must " +
       "include this node on first start and is ignored once the node has state." },
-  { name: "raft.rtt", type: "duration", default: parseDuration("50ms"), commands: SERVERS, laterIssue: LATER_RAFT_TIMING,
+  { name: "raft.rtt", type: "duration", default: parseDuration("50ms"), commands: SERVERS,
     description: "Logical clock tick: the average round trip between nodes including processing." },
-  { name: "raft.heartbeat-rtt", type: "int", default: 1, commands: SERVERS, laterIssue: LATER_RAFT_TIMING,
+  { name: "raft.heartbeat-rtt", type: "int", default: 1, commands: SERVERS,
     description: "Heartbeat interval in ticks." },
-  { name: "raft.election-rtt", type: "int", default: 20, commands: SERVERS, laterIssue: LATER_RAFT_TIMING,
+  { name: "raft.election-rtt", type: "int", default: 20, commands: SERVERS,
     description: "Minimum election timeout in ticks (randomised up to twice that); about 10x the heartbeat." },
   { name: "raft.node-host-dir", type: "string", default: "/tmp/armada/raft", commands: SERVERS,
     description: "Directory of the Raft log and node metadata, including the persisted node UUID." },
@@ -126,16 +123,16 @@ const RAFT_FLAGS: FlagSpec[] = [
   { name: "raft.state-machine-dir", type: "string", default: "/tmp/armada/state-machine", commands: SERVERS,
     description: "Directory of the tables' data." },
   { name: "raft.snapshot-recovery-type", type: "string", default: "", defaultLabel: "checkpoint", commands: SERVERS,
-    laterIssue: LATER_SNAPSHOTS, description: "In-cluster snapshot transfer mode: snapshot or checkpoint." },
-  { name: "raft.snapshot-entries", type: "uint64", default: 10000, commands: SERVERS, laterIssue: LATER_SNAPSHOTS,
+    description: "In-cluster snapshot transfer mode of the reference, snapshot or checkpoint; accepted for compatibility, Armada always streams a table snapshot." },
+  { name: "raft.snapshot-entries", type: "uint64", default: 10000, commands: SERVERS,
     description: "Take a snapshot every this many applied entries per group; 0 disables automatic snapshots." },
-  { name: "raft.compaction-overhead", type: "uint64", default: 5000, commands: SERVERS, laterIssue: LATER_SNAPSHOTS,
+  { name: "raft.compaction-overhead", type: "uint64", default: 5000, commands: SERVERS,
     description: "Log entries kept behind each snapshot." },
   { name: "raft.max-in-mem-log-size", type: "uint64", default: 6291456, commands: SERVERS,
     description: "Bytes of accepted but unapplied entries before proposals fail as transient; also the restore batch size." },
-  { name: "raft.max-recv-queue-size", type: "uint64", default: 0, commands: SERVERS, laterIssue: LATER_RAFT_LIMITS,
+  { name: "raft.max-recv-queue-size", type: "uint64", default: 0, commands: SERVERS,
     description: "Bytes queued for receiving per peer. 0 means unlimited." },
-  { name: "raft.max-send-queue-size", type: "uint64", default: 0, commands: SERVERS, laterIssue: LATER_RAFT_LIMITS,
+  { name: "raft.max-send-queue-size", type: "uint64", default: 0, commands: SERVERS,
     description: "Bytes queued for sending per peer. 0 means unlimited." },
   { name: "raft.logdb", type: "string", default: "tan", commands: SERVERS,
     description: "Raft log storage of the reference, tan or pebble; accepted for compatibility, Armada has one log store." },
