@@ -4,7 +4,7 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import type { Engine } from "../engine/engine.js";
-import { openRaftNode, type RaftSettings } from "./raft-node.js";
+import { openRaftNode, type OpenedRaftNode, type RaftSettings } from "./raft-node.js";
 import { createApiServer } from "./api-server.js";
 import { listen, shutdown, type TlsFiles } from "./listen.js";
 import { persistentNodeName } from "./node-identity.js";
@@ -22,6 +22,8 @@ import type { ListenerHealth } from "./introspection.js";
 
 /** How long in-flight calls may run after a stop request before connections are cut. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/** Longest wait for the other voters to take over the groups this node leads when it stops. */
+export const LEADERSHIP_HANDOFF_MS = 5_000;
 /** How often the gRPC health service re-evaluates readiness. */
 export const HEALTH_REFRESH_MS = 1000;
 
@@ -159,7 +161,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     serving = false;
     clearInterval(healthTimer);
     healths.forEach((listenerHealth) => listenerHealth.stop());
-    await stopNode(grpcServers, raftNode.close, log);
+    await stopNode(grpcServers, raftNode, log);
     await rest.close();
   };
   return { apiAddress, restAddress: rest.address, ...(maintenanceAddress ? { maintenanceAddress } : {}), engine, stop };
@@ -178,9 +180,21 @@ function trackReadiness(healths: readonly ListenerHealth[], problems: () => stri
   return timer;
 }
 
-async function stopNode(servers: grpc.Server[], closeEngine: () => Promise<void>, log: NodeLog): Promise<void> {
+/**
+ * Graceful stop (spec §15, issue 8): stop accepting calls and drain the in-flight ones (their writes still
+ * need this node's leadership, so that comes first), hand leadership of the groups led here to other
+ * voters so the cluster does not wait out an election timeout, then close the engine, which finishes
+ * the Raft round in progress and writes out the log.
+ */
+async function stopNode(servers: grpc.Server[], raftNode: OpenedRaftNode, log: NodeLog): Promise<void> {
   log.info("shutting down");
   await Promise.all(servers.map((server) => shutdown(server, SHUTDOWN_GRACE_MS)));
-  await closeEngine();
+  const handOff = await raftNode.engine.handOffLeadership(LEADERSHIP_HANDOFF_MS);
+  if (handOff.moved.size > 0 || handOff.kept.length > 0) {
+    const moved = Object.fromEntries([...handOff.moved].map(([group, leader]) => [String(group), leader]));
+    if (handOff.kept.length === 0) log.info("leadership handed off", { groups: moved });
+    else log.warn("leadership not handed off for some groups; their followers will elect a leader", { moved, kept: handOff.kept });
+  }
+  await raftNode.close();
   log.info("stopped");
 }

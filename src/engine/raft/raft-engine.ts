@@ -17,6 +17,7 @@ import { MetadataGroupStateMachine, TableGroupStateMachine } from "./group-state
 import { NodeHost, type SnapshotHeader } from "./node-host.js";
 import type { GroupMessage, LogStorePort, NetworkHandlers, NetworkPort } from "./ports.js";
 import { asTransient, RaftGroup, type RaftGroupOptions } from "./raft-group.js";
+import { handOffLeadership, type HandOffResult } from "./leadership.js";
 
 /** The metadata group's id (spec §8.1). */
 export const METADATA_GROUP_ID = 1000;
@@ -102,6 +103,16 @@ export class RaftEngine implements Engine, NetworkHandlers {
     await this.reconcileTables();
     this.stopSweeper = startTrashSweeper(this.options.stateMachineDir, (path) => this.options.logger.info("deleted table data purged", { path }));
     this.host.start();
+  }
+
+  /**
+   * Before a graceful stop: hands leadership of every group this node leads (catalogue, tables, restores)
+   * to another voter, waiting up to `timeoutMs`. The groups keep running here as followers until close().
+   */
+  async handOffLeadership(timeoutMs: number): Promise<HandOffResult> {
+    if (this.closed) return { moved: new Map(), kept: [] };
+    const groups = [this.metadata, ...[...this.tables.values(), ...this.restoring.values()].map((table) => table.group)];
+    return handOffLeadership(groups, { nodeId: this.options.nodeId, timeoutMs, pollMs: this.options.rttMs, schedule: () => this.host.schedule() });
   }
 
   async close(): Promise<void> {
