@@ -34,6 +34,8 @@ export function leaderSettings(config: LoadedConfig): LeaderSettings {
       address: stringValue(values, "api.address"),
       advertiseAddress: stringValue(values, "api.advertise-address"),
       maxConcurrentStreams: numberValue(values, "api.max-concurrent-streams"),
+      maxConcurrentConnections: numberValue(values, "api.max-concurrent-connections"),
+      streamWorkers: numberValue(values, "api.stream-workers"),
       tls: {
         certFilename: stringValue(values, "api.cert-filename"),
         keyFilename: stringValue(values, "api.key-filename"),

@@ -44,6 +44,8 @@ export interface LeaderSettings {
     readonly advertiseAddress: string;
     readonly tls: TlsFiles;
     readonly maxConcurrentStreams: number;
+    readonly maxConcurrentConnections: number;
+    readonly streamWorkers: number;
   };
   readonly rest: {
     readonly address: string;
@@ -99,11 +101,13 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
   registerTableMetrics(registry, engine);
   // One set of gRPC metric families for every listener (labels tell the services apart).
   const grpcMetrics = new GrpcServerMetrics(registry);
-  const { server: apiServer, health } = createApiServer(engine, identity, {
+  const { server: apiServer, health, connectionLimiter } = createApiServer(engine, identity, {
     observer: grpcMetrics,
     tablesEnabled: settings.tablesEnabled,
     tablesToken: settings.tablesToken,
     maxConcurrentStreams: settings.api.maxConcurrentStreams,
+    maxConcurrentConnections: settings.api.maxConcurrentConnections,
+    streamWorkers: settings.api.streamWorkers,
     onUnexpectedError: (method, error) =>
       log.error("unexpected error in handler", { method, error: error instanceof Error ? error.stack : String(error) }),
   });
@@ -117,7 +121,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
   }
   let apiAddress: string;
   try {
-    apiAddress = await listen(apiServer, settings.api.address, settings.api.tls);
+    apiAddress = await listen(apiServer, settings.api.address, settings.api.tls, connectionLimiter);
   } catch (error) {
     await raftNode.close();
     throw new Error(`failed to create API server: ${error instanceof Error ? error.message : String(error)}`);

@@ -5,6 +5,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { grpcTarget, isTlsScheme, parseListenAddress } from "../config/address.js";
+import { bindLimited, stopLimitedListeners, type ConnectionLimiter } from "./connection-limit.js";
 
 /** Largest inbound message on the gRPC listeners (spec §4.7). */
 export const INBOUND_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
@@ -55,21 +56,27 @@ export function serverOptions(extra: grpc.ServerOptions = {}): grpc.ServerOption
   };
 }
 
-/** Binds `server` to `address`; resolves with the bound address (the real port when 0 was asked). */
-export async function listen(server: grpc.Server, address: string, tls?: TlsFiles): Promise<string> {
+/**
+ * Binds `server` to `address`; resolves with the bound address (the real port when 0 was asked). With a
+ * `limiter` the listening socket is Armada's own and connections reach grpc-js through it (connection-limit.ts).
+ */
+export async function listen(server: grpc.Server, address: string, tls?: TlsFiles, limiter?: ConnectionLimiter): Promise<string> {
   const parsed = bindTarget(address);
   const creds = credentials(parsed, tls);
   // A socket file left by a killed process would make the bind fail; it carries no state.
   if (parsed.socketPath && existsSync(parsed.socketPath)) rmSync(parsed.socketPath);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(parsed.target, creds, (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
-  );
+  const port = limiter
+    ? await bindLimited(server, parseListenAddress(address), creds, limiter)
+    : await new Promise<number>((resolve, reject) =>
+      server.bindAsync(parsed.target, creds, (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+    );
   if (parsed.socketPath) return address;
   return address.replace(/:\d+$/, `:${port}`);
 }
 
 /** Stops accepting calls, lets in-flight calls finish for up to `graceMs`, then closes connections. */
 export function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  stopLimitedListeners(server);
   return new Promise((resolve) => {
     const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
     server.tryShutdown(() => { clearTimeout(timer); resolve(); });
