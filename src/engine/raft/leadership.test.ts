@@ -33,3 +33,12 @@ test("a group with no reachable voter is kept after the timeout, and nothing thr
   assert.equal(asked, 0);
   assert.ok(Date.now() - started < 1000);
 });
+
+test("a group whose only voter is this node is left alone at once", async () => {
+  // Proves a single-node cluster does not wait out the hand-off timeout when it stops.
+  const alone = { groupId: 1000, node: { leaderId: 1, status: () => leaderStatus({ 1: progress(10) }, [1]), transferLeader: () => assert.fail("no target") } };
+  const started = Date.now();
+  const result = await handOffLeadership([alone], { nodeId: 1, timeoutMs: 5000, pollMs: 10, schedule: () => undefined });
+  assert.deepEqual(result, { moved: new Map(), kept: [] });
+  assert.ok(Date.now() - started < 100);
+});

@@ -54,7 +54,8 @@ export function transferTarget(status: RaftStatus, nodeId: number): number | und
 export async function handOffLeadership(groups: readonly TransferableGroup[], options: HandOffOptions): Promise<HandOffResult> {
   const moved = new Map<number, number>();
   const deadline = Date.now() + options.timeoutMs;
-  let pending = groups.filter((group) => group.node.leaderId === options.nodeId);
+  // A group with no other voter (a single-node cluster) has no one to hand over to.
+  let pending = groups.filter((group) => group.node.leaderId === options.nodeId && group.node.status().confState.voters.some((id) => id !== options.nodeId));
   while (pending.length > 0) {
     const still: TransferableGroup[] = [];
     for (const group of pending) {

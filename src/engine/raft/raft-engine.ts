@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { bootstrapState, NotLeaderError as RaftNotLeaderError } from "../../raft/index.js";
 import { TableStateMachine, type ApplyResult } from "../../fsm/index.js";
 import { pb, type armada } from "../../proto/index.js";
-import type { Engine, GroupStatus, TableHandle, TableInfo, WaitOptions } from "../engine.js";
+import type { Engine, GroupStatus, RaftStats, TableHandle, TableInfo, WaitOptions } from "../engine.js";
 import { AbortedError, EngineClosedError, InvalidTableNameError, TableExistsError, TableNotFoundError, TransientError } from "../errors.js";
 import { encodeMetadataCommand, MetadataStateMachine, type MetadataCommand, type MetadataResult } from "../metadata-fsm.js";
 import { tableNameProblem } from "../table-name.js";
@@ -286,6 +286,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
       const group = this.host.group(request.groupId);
       if (!group) throw new TransientError(`group ${request.groupId} is not running on node ${this.options.nodeId}`);
       const ticket = group.node.propose(Buffer.from(request.data, "base64"));
+      group.counters.proposals++;
       this.host.schedule();
       response = { index: ticket.index, term: ticket.term };
     } catch (error) {
@@ -450,6 +451,10 @@ class RaftTable implements TableHandle {
     } catch {
       return 0;
     }
+  }
+
+  raftStats(): RaftStats {
+    return { ...this.group.counters, logEntries: this.group.logEntries() };
   }
 
   status(): GroupStatus {
