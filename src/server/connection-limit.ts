@@ -39,6 +39,8 @@ export class ConnectionLimiter {
   private readonly waitMs: number;
   private readonly lingerMs: number;
   private closed = false;
+  /** Connections refused since start (for metrics). */
+  private refusedTotal = 0;
   /** Hands a socket to grpc-js; set when the listener is bound (the interceptor is needed before). */
   private inject: (socket: Socket) => void = (socket) => socket.destroy();
 
@@ -52,6 +54,11 @@ export class ConnectionLimiter {
   /** Connections being served, waiting for a slot, and refused but not yet closed. */
   counts(): { active: number; waiting: number; refused: number } {
     return { active: this.active, waiting: this.waiting.size, refused: this.refused.size };
+  }
+
+  /** Connections refused (answered RESOURCE_EXHAUSTED or closed) since the listener started. */
+  get refusals(): number {
+    return this.refusedTotal;
   }
 
   /** Where served (and refused) sockets go: the gRPC server's connection injector. */
@@ -130,6 +137,7 @@ export class ConnectionLimiter {
   }
 
   private refuse(socket: Socket): void {
+    this.refusedTotal++;
     const key = peerKey(socket.remoteAddress, socket.remotePort);
     // Without an address and port (Unix sockets) a call cannot be matched to its connection: close it.
     if (this.closed || key === undefined || this.refused.size >= this.pendingMax) {

@@ -17,6 +17,7 @@ import { startRestServer, type RestServer } from "../rest/rest-server.js";
 import { createMetricsRegistry } from "../rest/registry.js";
 import { GrpcServerMetrics } from "../rest/grpc-metrics.js";
 import { registerTableMetrics } from "../rest/table-metrics.js";
+import { registerConnectionMetrics } from "../rest/connection-metrics.js";
 import { readinessProblems } from "../rest/readiness.js";
 import type { ListenerHealth } from "./introspection.js";
 
@@ -111,6 +112,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     onUnexpectedError: (method, error) =>
       log.error("unexpected error in handler", { method, error: error instanceof Error ? error.stack : String(error) }),
   });
+  if (connectionLimiter) registerConnectionMetrics(registry, connectionLimiter);
   const onUnexpectedError = (method: string, error: unknown) =>
     log.error("unexpected error in handler", { method, error: error instanceof Error ? error.stack : String(error) });
   if (settings.maintenance.onApiPort) {
@@ -193,11 +195,13 @@ function trackReadiness(healths: readonly ListenerHealth[], problems: () => stri
 async function stopNode(servers: grpc.Server[], raftNode: OpenedRaftNode, log: NodeLog): Promise<void> {
   log.info("shutting down");
   await Promise.all(servers.map((server) => shutdown(server, SHUTDOWN_GRACE_MS)));
+  const handOffStarted = performance.now();
   const handOff = await raftNode.engine.handOffLeadership(LEADERSHIP_HANDOFF_MS);
   if (handOff.moved.size > 0 || handOff.kept.length > 0) {
     const moved = Object.fromEntries([...handOff.moved].map(([group, leader]) => [String(group), leader]));
-    if (handOff.kept.length === 0) log.info("leadership handed off", { groups: moved });
-    else log.warn("leadership not handed off for some groups; their followers will elect a leader", { moved, kept: handOff.kept });
+    const ms = Math.round(performance.now() - handOffStarted);
+    if (handOff.kept.length === 0) log.info("leadership handed off", { groups: moved, ms });
+    else log.warn("leadership not handed off for some groups; their followers will elect a leader", { moved, kept: handOff.kept, ms });
   }
   await raftNode.close();
   log.info("stopped");

@@ -13,6 +13,7 @@ import { loadSync } from "@grpc/proto-loader";
 import { ArmadaClient } from "../client/index.js";
 import { LeaderProcess, removeDir, tempDir } from "../test-support/process.js";
 import { httpCall } from "../test-support/http.js";
+import { sampleValue } from "../test-support/prometheus-text.js";
 import { CONNECTION_WAIT_MS } from "./connection-limit.js";
 
 const require = createRequire(import.meta.url);
@@ -82,6 +83,10 @@ describe("API listener limits", () => {
     assert.ok(waitedMs >= CONNECTION_WAIT_MS - 200, `refused after ${waitedMs} ms, before the wait was over`);
     // Both served connections still work.
     assert.equal(await check(first), "SERVING");
+    const metrics = (await httpCall(leader.restAddress, "/metrics")).body.toString();
+    assert.equal(sampleValue(metrics, "armada_api_connections_max"), 2);
+    assert.equal(sampleValue(metrics, 'armada_api_connections{state="active"}'), 2);
+    assert.ok(sampleValue(metrics, "armada_api_connections_refused_total")! >= 1);
     // A waiting connection is admitted when a served one closes.
     const waiting = check(open());
     await new Promise((resolve) => setTimeout(resolve, 300));
