@@ -8,13 +8,14 @@ import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { connect as tcpConnect, type Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { ArmadaClient } from "../client/index.js";
 import { LeaderProcess, removeDir, tempDir } from "../test-support/process.js";
 import { httpCall } from "../test-support/http.js";
 import { sampleValue } from "../test-support/prometheus-text.js";
-import { CONNECTION_WAIT_MS } from "./connection-limit.js";
+import { CONNECTION_WAIT_MS, PENDING_CONNECTIONS_MIN } from "./connection-limit.js";
 
 const require = createRequire(import.meta.url);
 const { protoPath } = require("grpc-health-check") as { protoPath: string };
@@ -92,6 +93,31 @@ describe("API listener limits", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     first.close();
     assert.equal(await waiting, "SERVING");
+  });
+
+  test("a flood of idle connections is bounded: the node stays healthy and a served client keeps working", async () => {
+    // Proves the waiting and refused connections are capped (the rest closed at once) and that the node
+    // neither falls over nor stops serving the connection it already serves.
+    const served = open();
+    await check(served);
+    const port = Number(new URL(leader.apiAddress).port);
+    const sockets: Socket[] = [];
+    let closedEarly = 0;
+    try {
+      await Promise.all(Array.from({ length: 200 }, () => new Promise<void>((resolve) => {
+        const socket = tcpConnect(port, "127.0.0.1", () => resolve());
+        socket.on("error", () => resolve());
+        socket.on("close", () => closedEarly++);
+        sockets.push(socket);
+      })));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Free slots (at most 2), then at most 64 waiting and 64 refused-but-lingering; the rest are closed.
+      assert.ok(closedEarly >= 200 - 2 - 2 * PENDING_CONNECTIONS_MIN, `${closedEarly} of 200 idle connections closed at once`);
+      assert.equal(await check(served), "SERVING");
+      assert.equal((await httpCall(leader.restAddress, "/healthz")).status, 200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
   });
 
   test("past the stream limit, streams wait on the client instead of failing", async () => {
