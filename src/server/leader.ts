@@ -45,8 +45,10 @@ export interface LeaderSettings {
     readonly advertiseAddress: string;
     readonly tls: TlsFiles;
     readonly maxConcurrentStreams: number;
-    readonly maxConcurrentConnections: number;
-    readonly streamWorkers: number;
+    /** 0 or absent: unlimited. */
+    readonly maxConcurrentConnections?: number;
+    /** 0 or absent: CPUs + 1; negative: unlimited. */
+    readonly streamWorkers?: number;
   };
   readonly rest: {
     readonly address: string;

@@ -149,4 +149,17 @@ describe("API listener limits", () => {
     assert.equal((await httpCall(leader.restAddress, "/healthz")).status, 200);
     assert.equal((await httpCall(leader.restAddress, "/readyz")).status, 200);
   });
+
+  test("SIGTERM with a limited listener exits 0 promptly, with a connection still waiting for a slot", async () => {
+    // Proves the graceful stop also closes Armada's own listening socket and the waiting connections.
+    const [first, second] = [open(), open()];
+    await check(first);
+    await check(second);
+    const waiting = check(open()).catch((error: grpc.ServiceError) => error.code);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    assert.equal(await leader.stop("SIGTERM"), 0);
+    assert.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms`);
+    assert.notEqual(await waiting, "SERVING");
+  });
 });
