@@ -68,6 +68,9 @@ export class ConnectionLimiter {
 
   /** Takes a socket the listener accepted (paused, so nothing is read from it while it waits). */
   accept(socket: Socket): void {
+    // A reset of a socket that waits (nobody else listens on it yet) must not become an uncaught error;
+    // once handed over, grpc-js and node:http2 handle the socket's errors themselves.
+    socket.on("error", () => undefined);
     if (this.closed) {
       socket.destroy();
     } else if (this.active < this.options.maxConnections) {
@@ -78,7 +81,8 @@ export class ConnectionLimiter {
         this.refuse(socket);
       }, this.waitMs);
       this.waiting.set(socket, timer);
-      // A client that gives up while waiting frees its place in the queue.
+      // A client that gives up while waiting frees its place once its socket reports the close (a paused
+      // socket may only notice when it is handed over).
       socket.once("close", () => {
         clearTimeout(timer);
         this.waiting.delete(socket);
