@@ -37,6 +37,8 @@ export function leaderSettings(config: LoadedConfig, command: ServerCommand = "l
       address: stringValue(values, "api.address"),
       advertiseAddress: stringValue(values, "api.advertise-address"),
       maxConcurrentStreams: numberValue(values, "api.max-concurrent-streams"),
+      maxConcurrentConnections: numberValue(values, "api.max-concurrent-connections"),
+      streamWorkers: numberValue(values, "api.stream-workers"),
       tls: serverTlsSettings(values, "api"),
     },
     rest: {

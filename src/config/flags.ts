@@ -84,11 +84,11 @@ const API_FLAGS: FlagSpec[] = [
     description: "Client API address other nodes tell clients about (MemberList clientURLs)." },
   ...serverTlsFlags("api", "client API", SERVERS),
   { name: "api.max-concurrent-connections", type: "uint", default: 0, commands: SERVERS,
-    description: "Most client connections served at once; more wait to be accepted. 0 means unlimited." },
+    description: "Most client connections served at once; more wait up to 2s for a slot, then get RESOURCE_EXHAUSTED. 0 means unlimited." },
   { name: "api.max-concurrent-streams", type: "uint", default: 0, commands: SERVERS,
     description: "HTTP/2 concurrent streams per connection advertised to clients. 0 means the library default." },
   { name: "api.stream-workers", type: "int", default: 0, commands: SERVERS,
-    description: "Streaming handlers run at once: 0 means CPUs + 1, negative means unlimited." },
+    description: "Streaming handlers (IterateRange) run at once, more wait up to 5s: 0 means CPUs + 1, negative means unlimited." },
 ];
 
 const REST_FLAGS: FlagSpec[] = [

@@ -28,6 +28,16 @@ export interface WaitOptions {
 }
 
 /** One table on this node. */
+/** Counters and sizes of one Raft group on this node, since the process started (log size: now). */
+export interface RaftStats {
+  /** Proposals this node appended to the group's log as its leader (its own and forwarded ones). */
+  readonly proposals: number;
+  /** Snapshots this node recorded for the group (each lets the log behind it be compacted). */
+  readonly snapshots: number;
+  /** Entries in the group's log on this node (after the last compaction). */
+  readonly logEntries: number;
+}
+
 export interface TableHandle {
   readonly info: TableInfo;
   /** Current group status (cheap; called on every response). */
@@ -38,6 +48,8 @@ export interface TableHandle {
   readIndex(options?: WaitOptions): Promise<void>;
   /** Bytes the local replica's data files take on disk (Cluster/Status `dbSize`). */
   dataSizeBytes(): number;
+  /** Raft activity of the local replica, for metrics; engines without Raft leave it undefined. */
+  raftStats?(): RaftStats;
   /** The local replica, for serializable reads and snapshots. */
   readonly stateMachine: TableStateMachine;
   /** The table group's Raft log on this node, for Log/Replicate (engines without a log leave it undefined). */

@@ -13,7 +13,7 @@ function engine(state: { closed: boolean }): TableStatusSource {
     },
     table: (name) => {
       if (name === "starting") throw new TransientError(`table "${name}" is not running on this node yet`);
-      return { status: () => status, dataSizeBytes: () => 4096 };
+      return { status: () => status, dataSizeBytes: () => 4096, raftStats: () => ({ proposals: 12, snapshots: 2, logEntries: 30 }) };
     },
     metadataStatus: () => ({ ...status, shardId: 1000 }),
   };
@@ -28,10 +28,12 @@ test("table gauges are read from the engine at scrape time, for running replicas
   const text = await registry.metrics();
   const labels = '{table="live",shard_id="10001"}';
   for (const line of [`armada_raft_has_leader${labels} 1`, `armada_raft_term${labels} 3`, `armada_raft_commit_index${labels} 9`,
-    `armada_applied_index${labels} 8`, `armada_table_storage_disk_usage_bytes${labels} 4096`]) {
+    `armada_applied_index${labels} 8`, `armada_table_storage_disk_usage_bytes${labels} 4096`, `armada_raft_log_entries${labels} 30`,
+    `armada_raft_proposals_total${labels} 12`, `armada_raft_snapshots_total${labels} 2`]) {
     assert.ok(text.split("\n").includes(line), line);
   }
   assert.doesNotMatch(text, /table="starting"/);
+  assert.match(text, /^# TYPE armada_raft_proposals_total counter$/m);
   state.closed = true;
   assert.doesNotMatch(await registry.metrics(), /table="live"/);
 });

@@ -16,6 +16,7 @@ import * as grpc from "@grpc/grpc-js";
 import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from "node:tls";
 import type { Registry } from "prom-client";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { readCaBundle, WatchedIdentity, type Identity } from "./identity.js";
 import { checkPeer, type Refusal } from "./peer-check.js";
 import { certificateExpiryGauge, expirySeconds } from "./metrics.js";
@@ -45,6 +46,18 @@ export interface TlsListenerContext {
   readonly log?: SecurityLog;
   /** Where `armada_tls_certificate_expiry_timestamp_seconds` is exported. */
   readonly registry?: Registry;
+  /**
+   * Admits accepted TCP connections before TLS starts (the API's connection limit, server/connection-limit.ts):
+   * it receives each paused socket and hands the ones it serves back through the function given to `connect`.
+   */
+  readonly admission?: ConnectionAdmission;
+}
+
+/** A policy that decides which accepted connections are served, and when. */
+export interface ConnectionAdmission {
+  connect(serve: (socket: Socket) => void): void;
+  accept(socket: Socket): void;
+  close(): void;
 }
 
 export type BindPoint = { readonly host: string; readonly port: number } | { readonly path: string };
@@ -135,24 +148,36 @@ export async function listenTls(server: grpc.Server, bind: BindPoint, settings: 
     log.debug("TLS handshake failed", { listener, remote: socket.remoteAddress ?? "unix socket", error: error.message });
   });
 
+  // With an admission policy a plain socket server accepts (paused), and TLS starts only once admitted.
+  const admission = context.admission;
+  let accepting: NetServer = tlsServer;
+  if (admission) {
+    admission.connect((socket) => {
+      socket.resume();
+      tlsServer.emit("connection", socket);
+    });
+    accepting = createNetServer({ pauseOnConnect: true }, (socket) => admission.accept(socket));
+  }
   await new Promise<void>((resolve, reject) => {
-    tlsServer.once("error", reject);
-    const done = () => { tlsServer.off("error", reject); resolve(); };
-    if ("path" in bind) tlsServer.listen(bind.path, done);
-    else tlsServer.listen({ host: bind.host, port: bind.port }, done);
+    accepting.once("error", reject);
+    const done = () => { accepting.off("error", reject); resolve(); };
+    if ("path" in bind) accepting.listen(bind.path, done);
+    else accepting.listen({ host: bind.host, port: bind.port }, done);
   }).catch((error: unknown) => {
     identity.close();
     throw error;
   });
-  tlsServer.on("error", (error) => log.warn("TLS listener error", { listener, error: error.message }));
-  const address = tlsServer.address();
+  accepting.on("error", (error) => log.warn("TLS listener error", { listener, error: error.message }));
+  const address = accepting.address();
   return {
     server: tlsServer,
     port: typeof address === "object" && address !== null ? address.port : undefined,
     reload: () => identity.reload(),
     close: () => {
       identity.close();
-      tlsServer.close();
+      accepting.close();
+      if (accepting !== tlsServer) tlsServer.close();
+      admission?.close();
       refusals.close();
     },
   };

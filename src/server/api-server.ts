@@ -12,6 +12,8 @@ import { clusterHandlers, type NodeIdentity } from "../api/cluster.js";
 import { CLUSTER_SERVICE, KV_SERVICE, TABLES_SERVICE } from "../proto/services.js";
 import { API_CONNECTION_AGE_MAX_MS, serverOptions } from "./listen.js";
 import { addReflection, ListenerHealth } from "./introspection.js";
+import { ConnectionLimiter } from "./connection-limit.js";
+import { limitStreams, StreamWorkers, streamWorkersLimit } from "./stream-workers.js";
 
 /** Deadline applied to unary KV and Cluster calls when the client set none (spec §4.1). */
 export const DEFAULT_CALL_DEADLINE_MS = 5000;
@@ -22,6 +24,10 @@ export interface ApiServerOptions {
   readonly tablesEnabled: boolean;
   readonly tablesToken: string;
   readonly maxConcurrentStreams: number;
+  /** `--api.max-concurrent-connections`: 0 means unlimited. */
+  readonly maxConcurrentConnections?: number;
+  /** `--api.stream-workers`: 0 means CPUs + 1, negative means unlimited. */
+  readonly streamWorkers?: number;
   readonly onUnexpectedError: (method: string, error: unknown) => void;
   /** Records gRPC server metrics. */
   readonly observer?: CallObserver;
@@ -37,23 +43,33 @@ export interface ApiServerOptions {
 export interface ApiServer {
   readonly server: grpc.Server;
   readonly health: ListenerHealth;
+  /** Pass to listen() when the listener has a connection limit. */
+  readonly connectionLimiter?: ConnectionLimiter;
 }
 
 /** Builds the API server, with reflection and health for every service it serves. */
 export function createApiServer(engine: Engine, identity: NodeIdentity, options: ApiServerOptions): ApiServer {
+  const maxConnections = options.maxConcurrentConnections ?? 0;
+  const connectionLimiter = maxConnections > 0 ? new ConnectionLimiter({ maxConnections }) : undefined;
   const server = new grpc.Server(
     serverOptions({
       "grpc.max_connection_age_ms": API_CONNECTION_AGE_MAX_MS,
       ...(options.maxConcurrentStreams > 0 ? { "grpc.max_concurrent_streams": options.maxConcurrentStreams } : {}),
+      // Only a limited listener pays for the per-call check of refused connections.
+      ...(connectionLimiter ? { interceptors: [connectionLimiter.interceptor()] } : {}),
     }),
   );
+  const workersLimit = streamWorkersLimit(options.streamWorkers ?? 0);
+  const workers = workersLimit === undefined ? undefined : new StreamWorkers(workersLimit);
+  const kvBase = options.kv ?? kvHandlers(engine);
+  const kv = workers ? limitStreams(KV_SERVICE, kvBase, workers) : kvBase;
   // IterateRange is bounded by the client only: its 5 s default applies to opening the view (kv.ts).
   const writeDeadlineMs = options.writeDeadlineMs ?? DEFAULT_CALL_DEADLINE_MS;
   const defaultDeadlineMs = (method: string) =>
     method === "IterateRange" ? undefined : WRITE_METHODS.has(method) ? writeDeadlineMs : DEFAULT_CALL_DEADLINE_MS;
   const { onUnexpectedError, observer } = options;
   const served = [KV_SERVICE, CLUSTER_SERVICE];
-  bindService(server, KV_SERVICE, options.kv ?? kvHandlers(engine), { defaultDeadlineMs, onUnexpectedError, observer });
+  bindService(server, KV_SERVICE, kv, { defaultDeadlineMs, onUnexpectedError, observer });
   bindService(server, CLUSTER_SERVICE, clusterHandlers(engine, identity), { defaultDeadlineMs, onUnexpectedError, observer });
   if (options.tablesEnabled) {
     const intercept = (context: CallContext) => checkBearerToken(context.metadata, options.tablesToken);
@@ -62,5 +78,5 @@ export function createApiServer(engine: Engine, identity: NodeIdentity, options:
   }
   const serviceNames = served.flatMap((spec) => [spec.armadaName, spec.referenceName]);
   addReflection(server, serviceNames);
-  return { server, health: new ListenerHealth(server, serviceNames) };
+  return { server, health: new ListenerHealth(server, serviceNames), ...(connectionLimiter ? { connectionLimiter } : {}) };
 }

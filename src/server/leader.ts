@@ -5,7 +5,7 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import type { Engine } from "../engine/engine.js";
-import { openRaftNode, type RaftSettings } from "./raft-node.js";
+import { openRaftNode, type OpenedRaftNode, type RaftSettings } from "./raft-node.js";
 import { createApiServer } from "./api-server.js";
 import { listen, shutdown, type TlsFiles } from "./listen.js";
 import { persistentNodeName } from "./node-identity.js";
@@ -22,6 +22,7 @@ import { join } from "node:path";
 import type { RaftEngine } from "../engine/raft/raft-engine.js";
 import { GrpcServerMetrics } from "../rest/grpc-metrics.js";
 import { registerTableMetrics } from "../rest/table-metrics.js";
+import { registerConnectionMetrics } from "../rest/connection-metrics.js";
 import { readinessProblems } from "../rest/readiness.js";
 import type { ListenerHealth } from "./introspection.js";
 import type { ClientTlsSettings } from "../security/client-tls.js";
@@ -37,6 +38,8 @@ import { restoreBatchThresholdBytes } from "../maintenance/restore.js";
 
 /** How long in-flight calls may run after a stop request before connections are cut. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/** Longest wait for the other voters to take over the groups this node leads when it stops. */
+export const LEADERSHIP_HANDOFF_MS = 5_000;
 /** How often the gRPC health service re-evaluates readiness. */
 export const HEALTH_REFRESH_MS = 1000;
 
@@ -57,6 +60,10 @@ export interface LeaderSettings {
     readonly advertiseAddress: string;
     readonly tls: TlsFiles;
     readonly maxConcurrentStreams: number;
+    /** 0 or absent: unlimited. */
+    readonly maxConcurrentConnections?: number;
+    /** 0 or absent: CPUs + 1; negative: unlimited. */
+    readonly streamWorkers?: number;
   };
   readonly rest: {
     readonly address: string;
@@ -144,15 +151,18 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
   // One set of gRPC metric families for every listener (labels tell the services apart).
   const grpcMetrics = new GrpcServerMetrics(registry);
   const follower = settings.follower ? followerRole(settings.follower, engine, settings.raft.maxInMemoryLogBytes, spoolDir, registry, log) : null;
-  const { server: apiServer, health } = createApiServer(engine, identity, {
+  const { server: apiServer, health, connectionLimiter } = createApiServer(engine, identity, {
     observer: grpcMetrics,
     tablesEnabled: settings.tablesEnabled,
     tablesToken: settings.tablesToken,
     maxConcurrentStreams: settings.api.maxConcurrentStreams,
     ...(follower ? { kv: follower.kv, tables: followerTablesHandlers(engine), writeDeadlineMs: settings.follower!.forwardWaitTimeoutMs } : {}),
+    maxConcurrentConnections: settings.api.maxConcurrentConnections,
+    streamWorkers: settings.api.streamWorkers,
     onUnexpectedError: (method, error) =>
       log.error("unexpected error in handler", { method, error: error instanceof Error ? error.stack : String(error) }),
   });
+  if (connectionLimiter) registerConnectionMetrics(registry, connectionLimiter);
   const onUnexpectedError = (method: string, error: unknown) =>
     log.error("unexpected error in handler", { method, error: error instanceof Error ? error.stack : String(error) });
   if (settings.maintenance.onApiPort) {
@@ -163,7 +173,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
   }
   let apiAddress: string;
   try {
-    apiAddress = await listen(apiServer, settings.api.address, settings.api.tls, { listener: "api", log, registry });
+    apiAddress = await listen(apiServer, settings.api.address, settings.api.tls, { listener: "api", log, registry, ...(connectionLimiter ? { limiter: connectionLimiter } : {}) });
   } catch (error) {
     await raftNode.close();
     throw new Error(`failed to create API server: ${error instanceof Error ? error.message : String(error)}`);
@@ -234,7 +244,7 @@ export async function startLeader(settings: LeaderSettings, log: NodeLog, onFata
     await follower?.manager.stop();
     clearInterval(healthTimer);
     healths.forEach((listenerHealth) => listenerHealth.stop());
-    await stopNode(grpcServers, raftNode.close, log);
+    await stopNode(grpcServers, raftNode, log);
     await rest.close();
   };
   return {
@@ -317,9 +327,23 @@ function trackReadiness(healths: readonly ListenerHealth[], problems: () => stri
   return timer;
 }
 
-async function stopNode(servers: grpc.Server[], closeEngine: () => Promise<void>, log: NodeLog): Promise<void> {
+/**
+ * Graceful stop (spec §15, issue 8): stop accepting calls and drain the in-flight ones (their writes still
+ * need this node's leadership, so that comes first), hand leadership of the groups led here to other
+ * voters so the cluster does not wait out an election timeout, then close the engine, which finishes
+ * the Raft round in progress and writes out the log.
+ */
+async function stopNode(servers: grpc.Server[], raftNode: OpenedRaftNode, log: NodeLog): Promise<void> {
   log.info("shutting down");
   await Promise.all(servers.map((server) => shutdown(server, SHUTDOWN_GRACE_MS)));
-  await closeEngine();
+  const handOffStarted = performance.now();
+  const handOff = await raftNode.engine.handOffLeadership(LEADERSHIP_HANDOFF_MS);
+  if (handOff.moved.size > 0 || handOff.kept.length > 0) {
+    const moved = Object.fromEntries([...handOff.moved].map(([group, leader]) => [String(group), leader]));
+    const ms = Math.round(performance.now() - handOffStarted);
+    if (handOff.kept.length === 0) log.info("leadership handed off", { groups: moved, ms });
+    else log.warn("leadership not handed off for some groups; their followers will elect a leader", { moved, kept: handOff.kept, ms });
+  }
+  await raftNode.close();
   log.info("stopped");
 }

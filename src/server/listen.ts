@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { grpcTarget, isTlsScheme, parseListenAddress } from "../config/address.js";
 import { prepareSocketPath } from "../security/socket-file.js";
 import { listenTls, type ServerTlsSettings, type TlsListener, type TlsListenerContext } from "../security/tls-listener.js";
+import { bindLimited, stopLimitedListeners, type ConnectionLimiter } from "./connection-limit.js";
 
 /** Largest inbound message on the gRPC listeners (spec §4.7). */
 export const INBOUND_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
@@ -15,8 +16,13 @@ export const API_CONNECTION_AGE_MAX_MS = 60_000;
 /** A listener's TLS settings (spec §12.1); see security/tls-listener.ts. */
 export type TlsFiles = ServerTlsSettings;
 
-/** Names the listener in logs and metrics, and gives TLS listeners a logger and the metrics registry. */
-export type ListenContext = TlsListenerContext;
+/**
+ * Names the listener in logs and metrics, gives TLS listeners a logger and the metrics registry, and
+ * optionally the connection limiter of the listener.
+ */
+export interface ListenContext extends TlsListenerContext {
+  readonly limiter?: ConnectionLimiter;
+}
 
 /** The TLS listeners bound for each server, closed by {@link shutdown}. */
 const tlsListeners = new WeakMap<grpc.Server, TlsListener[]>();
@@ -36,7 +42,8 @@ export function serverOptions(extra: grpc.ServerOptions = {}): grpc.ServerOption
 /**
  * Binds `server` to `address`; resolves with the bound address (the real port when 0 was asked).
  * Plaintext schemes are bound by grpc-js; https:// and unixs:// by security/tls-listener.ts, which adds
- * certificate reload and client-certificate checks with readable refusals.
+ * certificate reload and client-certificate checks with readable refusals. With a `limiter` in the context
+ * the listening socket is Armada's own and connections reach grpc-js through it (connection-limit.ts).
  * @throws Error `cannot build tls config: …` for a TLS address without usable certificate files, or a bind error.
  */
 export async function listen(server: grpc.Server, address: string, tls?: TlsFiles, context: ListenContext = { listener: "grpc" }): Promise<string> {
@@ -46,23 +53,26 @@ export async function listen(server: grpc.Server, address: string, tls?: TlsFile
   if (isTlsScheme(parsed.scheme)) {
     if (!tls) throw new Error("cannot build tls config: KeyFile and CertFile must both be present");
     const bind = "path" in parsed ? { path: parsed.path } : { host: parsed.host === "" ? "0.0.0.0" : parsed.host, port: parsed.port };
-    const listener = await listenTls(server, bind, tls, context);
+    const listener = await listenTls(server, bind, tls, { ...context, ...(context.limiter ? { admission: context.limiter } : {}) });
     tlsListeners.set(server, [...(tlsListeners.get(server) ?? []), listener]);
     return listener.port === undefined ? address : address.replace(/:\d+$/, `:${listener.port}`);
   }
-  const target = grpcTarget(parsed);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
-  );
+  const insecure = grpc.ServerCredentials.createInsecure();
+  const port = context.limiter
+    ? await bindLimited(server, parsed, insecure, context.limiter)
+    : await new Promise<number>((resolve, reject) =>
+      server.bindAsync(grpcTarget(parsed), insecure, (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+    );
   if ("path" in parsed) return address;
   return address.replace(/:\d+$/, `:${port}`);
 }
 
 /** Stops accepting calls, lets in-flight calls finish for up to `graceMs`, then closes connections. */
 export function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
-  // TLS listeners are Armada's own: stop them accepting first; grpc-js then drains their connections.
+  // Armada's own listeners (TLS, connection-limited): stop them accepting first; grpc-js then drains their connections.
   for (const listener of tlsListeners.get(server) ?? []) listener.close();
   tlsListeners.delete(server);
+  stopLimitedListeners(server);
   return new Promise((resolve) => {
     const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
     server.tryShutdown(() => { clearTimeout(timer); resolve(); });

@@ -108,6 +108,10 @@ describe("armada leader operations surface", () => {
     assert.ok(sampleValue(text, `armada_raft_commit_index${labels}`)! >= 1);
     assert.ok(sampleValue(text, `armada_applied_index${labels}`)! >= 1);
     assert.ok(sampleValue(text, `armada_table_storage_disk_usage_bytes${labels}`)! > 0);
+    // One Put on a single-node cluster: this node led, appended it, and its log holds it.
+    assert.ok(sampleValue(text, `armada_raft_proposals_total${labels}`)! >= 1);
+    assert.ok(sampleValue(text, `armada_raft_log_entries${labels}`)! >= 1);
+    assert.equal(sampleValue(text, `armada_raft_snapshots_total${labels}`), 0);
     assert.match(text, /^armada_process_resident_memory_bytes \d+/m);
   });
 

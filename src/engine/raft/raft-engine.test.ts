@@ -133,3 +133,30 @@ test("a forwarded proposal whose answer is lost fails as outcome unknown and is 
     await Promise.all(engines.map((engine) => engine.close()));
   }
 });
+
+test("a node handing off leadership leaves every group it led with another leader, and writes go on", async () => {
+  // Proves the graceful-shutdown hand-off: the catalogue and table groups led by one node move to other
+  // voters within the timeout, with no election timeout to wait out, and the others accept writes at once.
+  const { engines } = cluster(3);
+  try {
+    await Promise.all(engines.map((engine) => engine.start()));
+    await engines[0]!.createTable("t");
+    await eventually(() => engines.every((engine) => { try { return engine.table("t").status().leaderId > 0; } catch { return false; } }));
+    await engines[0]!.table("t").propose(put("before", "1"));
+    const leaderId = engines[0]!.table("t").status().leaderId;
+    const leader = engines.find((engine) => engine.nodeId === leaderId)!;
+    const led = [leader.metadataStatus(), leader.table("t").status()].filter((s) => s.leaderId === leaderId).length;
+    const result = await leader.handOffLeadership(2000);
+    assert.deepEqual(result.kept, []);
+    assert.equal(result.moved.size, led);
+    for (const target of result.moved.values()) assert.ok(target !== leaderId && target > 0);
+    assert.notEqual(leader.table("t").status().leaderId, leaderId);
+    assert.notEqual(leader.metadataStatus().leaderId, leaderId);
+    const other = engines.find((engine) => engine.nodeId !== leaderId)!;
+    await other.table("t").propose(put("after", "2"));
+    // A second hand-off has nothing left to move.
+    assert.equal((await leader.handOffLeadership(100)).moved.size, 0);
+  } finally {
+    await Promise.all(engines.map((engine) => engine.close()));
+  }
+});

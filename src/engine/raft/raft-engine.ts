@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { bootstrapState, CompactedError, NotLeaderError as RaftNotLeaderError, type Entry } from "../../raft/index.js";
 import { TableStateMachine, type ApplyResult } from "../../fsm/index.js";
 import { pb, type armada } from "../../proto/index.js";
-import type { Engine, GroupStatus, TableHandle, TableInfo, TableLog, TableLogEntry, WaitOptions } from "../engine.js";
+import type { Engine, GroupStatus, RaftStats, TableHandle, TableInfo, TableLog, TableLogEntry, WaitOptions } from "../engine.js";
 import { AbortedError, EngineClosedError, InvalidTableNameError, LogCompactedError, TableExistsError, TableNotFoundError, TransientError } from "../errors.js";
 import { encodeMetadataCommand, MetadataStateMachine, resultTable, type MetadataCommand, type MetadataResult, type TableLease } from "../metadata-fsm.js";
 import { IndexWaiters } from "../index-waiters.js";
@@ -18,6 +18,7 @@ import { MetadataGroupStateMachine, TableGroupStateMachine } from "./group-state
 import { NodeHost, type SnapshotHeader } from "./node-host.js";
 import type { GroupMessage, LogStorePort, NetworkHandlers, NetworkPort } from "./ports.js";
 import { asTransient, RaftGroup, type RaftGroupOptions } from "./raft-group.js";
+import { handOffLeadership, type HandOffResult } from "./leadership.js";
 
 /** The metadata group's id (spec §8.1). */
 export const METADATA_GROUP_ID = 1000;
@@ -114,6 +115,16 @@ export class RaftEngine implements Engine, NetworkHandlers {
     await this.reconcileTables();
     this.stopSweeper = startTrashSweeper(this.options.stateMachineDir, (path) => this.options.logger.info("deleted table data purged", { path }));
     this.host.start();
+  }
+
+  /**
+   * Before a graceful stop: hands leadership of every group this node leads (catalogue, tables, restores)
+   * to another voter, waiting up to `timeoutMs`. The groups keep running here as followers until close().
+   */
+  async handOffLeadership(timeoutMs: number): Promise<HandOffResult> {
+    if (this.closed) return { moved: new Map(), kept: [] };
+    const groups = [this.metadata, ...[...this.tables.values(), ...this.restoring.values()].map((table) => table.group)];
+    return handOffLeadership(groups, { nodeId: this.options.nodeId, timeoutMs, pollMs: this.options.rttMs, schedule: () => this.host.schedule() });
   }
 
   async close(): Promise<void> {
@@ -321,6 +332,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
       const group = this.host.group(request.groupId);
       if (!group) throw new TransientError(`group ${request.groupId} is not running on node ${this.options.nodeId}`);
       const ticket = group.node.propose(Buffer.from(request.data, "base64"));
+      group.counters.proposals++;
       this.host.schedule();
       response = { index: ticket.index, term: ticket.term };
     } catch (error) {
@@ -527,6 +539,10 @@ class RaftTable implements TableHandle {
     } catch {
       return 0;
     }
+  }
+
+  raftStats(): RaftStats {
+    return { ...this.group.counters, logEntries: this.group.logEntries() };
   }
 
   status(): GroupStatus {

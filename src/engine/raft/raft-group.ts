@@ -46,6 +46,8 @@ export class RaftGroup<R> {
   private readCounter = 0;
   private lastSnapshotIndex: number;
   private stopped: Error | null = null;
+  /** For metrics: proposals appended here as leader, snapshots recorded here. */
+  readonly counters = { proposals: 0, snapshots: 0 };
 
   constructor(readonly options: RaftGroupOptions, readonly stateMachine: GroupStateMachine<R>) {
     const applied = stateMachine.appliedIndex;
@@ -75,6 +77,7 @@ export class RaftGroup<R> {
   propose(data: Uint8Array, signal?: AbortSignal): Promise<R> {
     this.checkRunning();
     const ticket = this.node.propose(data);
+    this.counters.proposals++;
     return this.proposals.wait(ticket.index, ticket.term, signal);
   }
 
@@ -124,10 +127,16 @@ export class RaftGroup<R> {
     const every = this.options.snapshotEntries;
     if (!last || every === 0 || last.index - this.lastSnapshotIndex < every) return null;
     this.lastSnapshotIndex = last.index;
+    this.counters.snapshots++;
     return {
       snapshot: { metadata: { index: last.index, term: last.term, confState: this.node.confState() }, data: this.stateMachine.snapshotData() },
       compactTo: Math.max(0, last.index - this.options.compactionOverhead),
     };
+  }
+
+  /** Entries currently in this group's log on this node. */
+  logEntries(): number {
+    return Math.max(0, this.options.storage.lastIndex() - this.options.storage.firstIndex() + 1);
   }
 
   /** Fails every waiter; the group takes no more requests. */
