@@ -42,6 +42,8 @@ const FOLLOWER_FLAGS = ["--replication.poll-interval=100ms", "--replication.reco
 const LEADER_FLAGS = ["--raft.snapshot-entries=300", "--raft.compaction-overhead=50"];
 const CONVERGENCE_TIMEOUT_MS = 60_000;
 const CALL_TIMEOUT_MS = 3000;
+/** A restarted node on a loaded machine may take a while to replay its log and open its API. */
+const NODE_START_TIMEOUT_MS = 90_000;
 
 export async function runFollowerTorture(options: FollowerTortureOptions): Promise<FollowerTortureResult> {
   const log = options.log ?? (() => undefined);
@@ -54,13 +56,16 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
     if (ok) entry.ok++;
     else entry.failed++;
   };
-  const leaders = await TestCluster.start(3, LEADER_FLAGS);
+  const leaders = await TestCluster.start(3, LEADER_FLAGS, { startTimeoutMs: NODE_START_TIMEOUT_MS });
   const proxy = new LinkProxy(100, 1, leaders.ports[0]!.replicationPort, random);
   const clients: ArmadaClient[] = [];
   let followers: TestCluster | null = null;
   try {
     await proxy.listen(await freePort());
-    followers = await TestCluster.start(3, [`--replication.leader-address=http://127.0.0.1:${proxy.port}`, ...FOLLOWER_FLAGS], { command: "follower" });
+    followers = await TestCluster.start(3, [`--replication.leader-address=http://127.0.0.1:${proxy.port}`, ...FOLLOWER_FLAGS], {
+      command: "follower",
+      startTimeoutMs: NODE_START_TIMEOUT_MS,
+    });
     const fleet = followers;
     const client = (address: string) => {
       const created = new ArmadaClient(address, { timeoutMs: CALL_TIMEOUT_MS });
@@ -130,42 +135,52 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
     };
     const nemesis = async () => {
       while (running()) {
-        await sleep(random.intBetween(500, 1500));
-        if (!running()) break;
-        const kind = FOLLOWER_FAULT_KINDS[random.nextInt(FOLLOWER_FAULT_KINDS.length)]!;
-        const holdMs = random.intBetween(1000, 4000);
-        faults[kind] = (faults[kind] ?? 0) + 1;
-        log(`fault ${kind} for ${holdMs} ms`);
-        switch (kind) {
-          case "replication-reset":
-          case "replication-blackhole":
-            proxy.cut(kind === "replication-reset" ? "reset" : "blackhole");
-            await sleep(holdMs);
-            proxy.heal();
-            break;
-          case "kill-follower": {
-            const node = random.nextInt(3);
-            await fleet.stopNode(node, "SIGKILL");
-            await sleep(holdMs);
-            await fleet.startNode(node);
-            break;
-          }
-          case "pause-follower": {
-            const node = random.nextInt(3);
-            const pid = fleet.nodes[node]?.pid;
-            if (pid === undefined) break;
-            process.kill(pid, "SIGSTOP");
-            await sleep(holdMs);
-            process.kill(pid, "SIGCONT");
-            break;
-          }
-          case "kill-leader-node": {
-            const node = random.nextInt(3);
-            await leaders.stopNode(node, "SIGKILL");
-            await sleep(holdMs);
-            await leaders.startNode(node);
-            break;
-          }
+        try {
+          await injectOne();
+        } catch (error) {
+          // A node that does not come back is a finding, not a reason to stop: record it and heal.
+          violations.push(`harness: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+          proxy.heal();
+          await Promise.all([restartMissing(fleet), restartMissing(leaders)]).catch(() => undefined);
+        }
+      }
+    };
+    const injectOne = async () => {
+      await sleep(random.intBetween(500, 1500));
+      if (!running()) return;
+      const kind = FOLLOWER_FAULT_KINDS[random.nextInt(FOLLOWER_FAULT_KINDS.length)]!;
+      const holdMs = random.intBetween(1000, 4000);
+      faults[kind] = (faults[kind] ?? 0) + 1;
+      log(`fault ${kind} for ${holdMs} ms`);
+      switch (kind) {
+        case "replication-reset":
+        case "replication-blackhole":
+          proxy.cut(kind === "replication-reset" ? "reset" : "blackhole");
+          await sleep(holdMs);
+          proxy.heal();
+          break;
+        case "kill-follower": {
+          const node = random.nextInt(3);
+          await fleet.stopNode(node, "SIGKILL");
+          await sleep(holdMs);
+          await fleet.startNode(node);
+          break;
+        }
+        case "pause-follower": {
+          const node = random.nextInt(3);
+          const pid = fleet.nodes[node]?.pid;
+          if (pid === undefined) break;
+          process.kill(pid, "SIGSTOP");
+          await sleep(holdMs);
+          process.kill(pid, "SIGCONT");
+          break;
+        }
+        case "kill-leader-node": {
+          const node = random.nextInt(3);
+          await leaders.stopNode(node, "SIGKILL");
+          await sleep(holdMs);
+          await leaders.startNode(node);
+          break;
         }
       }
     };
@@ -205,6 +220,11 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
     if (violations.length > 0) writeFileSync(join(options.outDir, "follower-violations.txt"), violations.join("\n") + "\n");
   }
   return result;
+}
+
+/** Starts every node of `cluster` that is not running. */
+async function restartMissing(cluster: TestCluster): Promise<void> {
+  for (let i = 0; i < cluster.nodes.length; i++) if (!cluster.nodes[i]) await cluster.startNode(i);
 }
 
 async function dump(client: ArmadaClient, linearizable: boolean): Promise<Map<string, string>> {

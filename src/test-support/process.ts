@@ -85,7 +85,7 @@ export class LeaderProcess {
   static async start(
     dataDir: string,
     extraArgs: string[] = [],
-    options: { apiPort?: number; raftPort?: number; replicationPort?: number; waitForApi?: boolean; command?: "leader" | "follower" } = {},
+    options: { apiPort?: number; raftPort?: number; replicationPort?: number; waitForApi?: boolean; command?: "leader" | "follower"; startTimeoutMs?: number } = {},
   ): Promise<LeaderProcess> {
     const command = options.command ?? "leader";
     const replicationAddress = command === "leader" ? `http://127.0.0.1:${options.replicationPort ?? (await freePort())}` : "";
@@ -113,7 +113,7 @@ export class LeaderProcess {
     const leader = new LeaderProcess(child, apiAddress, dataDir, restAddress);
     leader.maintenanceAddress = maintenanceAddress;
     leader.replicationAddress = replicationAddress;
-    if (options.waitForApi !== false) await leader.waitForLog(/API listening/, 20_000);
+    if (options.waitForApi !== false) await leader.waitForLog(/API listening/, options.startTimeoutMs ?? 20_000);
     return leader;
   }
 
@@ -159,7 +159,14 @@ export interface ClusterNodePorts {
 export class TestCluster {
   readonly nodes: (LeaderProcess | null)[];
 
-  private constructor(readonly ports: ClusterNodePorts[], readonly dataDirs: string[], readonly extraArgs: string[], readonly command: "leader" | "follower") {
+  private constructor(
+    readonly ports: ClusterNodePorts[],
+    readonly dataDirs: string[],
+    readonly extraArgs: string[],
+    readonly command: "leader" | "follower",
+    /** How long a node may take to open its API (a loaded machine replaying a large log needs more). */
+    readonly startTimeoutMs = 20_000,
+  ) {
     this.nodes = ports.map(() => null);
   }
 
@@ -167,10 +174,10 @@ export class TestCluster {
    * Picks ports and directories for `size` nodes and starts them all: a leader cluster, or with
    * `command: "follower"` a follower cluster (give it `--replication.leader-address` in `extraArgs`).
    */
-  static async start(size: number, extraArgs: string[] = [], options: { command?: "leader" | "follower" } = {}): Promise<TestCluster> {
+  static async start(size: number, extraArgs: string[] = [], options: { command?: "leader" | "follower"; startTimeoutMs?: number } = {}): Promise<TestCluster> {
     const ports: ClusterNodePorts[] = [];
     for (let nodeId = 1; nodeId <= size; nodeId++) ports.push({ nodeId, apiPort: await freePort(), raftPort: await freePort(), replicationPort: await freePort() });
-    const cluster = new TestCluster(ports, ports.map(() => tempDir()), extraArgs, options.command ?? "leader");
+    const cluster = new TestCluster(ports, ports.map(() => tempDir()), extraArgs, options.command ?? "leader", options.startTimeoutMs);
     await Promise.all(ports.map((_, i) => cluster.startNode(i)));
     return cluster;
   }
@@ -194,7 +201,7 @@ export class TestCluster {
     const node = await LeaderProcess.start(
       this.dataDirs[index]!,
       [`--raft.node-id=${ports.nodeId}`, `--raft.initial-members=${this.initialMembers}`, ...this.extraArgs],
-      { apiPort: ports.apiPort, raftPort: ports.raftPort, replicationPort: ports.replicationPort, command: this.command },
+      { apiPort: ports.apiPort, raftPort: ports.raftPort, replicationPort: ports.replicationPort, command: this.command, startTimeoutMs: this.startTimeoutMs },
     );
     this.nodes[index] = node;
     return node;
