@@ -30,15 +30,15 @@ async function tortureRun(options: Omit<TortureOptions, "outDir" | "log">): Prom
 }
 
 test("3 nodes: every fault kind, checked histories", { timeout: 120_000 }, async () => {
-  // Eight kinds of 1–2 s with short quiet spells: one round, plus restarts (slow on a loaded machine).
-  await tortureRun({ seed: baseSeed, nodes: 3, durationMs: 25_000, faultMs: [1000, 2000], quietMs: [300, 700], coverAllKinds: true });
+  // Eight kinds of about 1 s with short quiet spells: one round, plus restarts (slow on a loaded machine).
+  await tortureRun({ seed: baseSeed, nodes: 3, durationMs: 20_000, faultMs: [800, 1800], quietMs: [300, 700], coverAllKinds: true });
 });
 
 test("5 nodes: partitions, kills and pauses, checked histories", { timeout: 90_000 }, async () => {
   await tortureRun({
     seed: baseSeed + 1,
     nodes: 5,
-    durationMs: 10_000,
+    durationMs: 8_000,
     coverAllKinds: true,
     clientsPerNode: 1,
     kinds: ["partition-split", "kill", "pause"],

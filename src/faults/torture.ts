@@ -92,10 +92,12 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     extraArgs: [...DEFAULT_NODE_ARGS, ...(options.raftArgs ?? [])],
     now: () => recorder.now(),
   });
+  let workload: Workload | null = null;
+  let nemeses: Nemesis[] = [];
   try {
     await createTable(cluster);
     const timeoutMs = options.timeoutMs ?? 2000;
-    const workload = new Workload({ table: TABLE, keys, timeoutMs, seed: options.seed, unsafeStaleReads: !!options.unsafeStaleReads }, recorder, (node) => cluster.target(node));
+    workload = new Workload({ table: TABLE, keys, timeoutMs, seed: options.seed, unsafeStaleReads: !!options.unsafeStaleReads }, recorder, (node) => cluster.target(node));
     const clientsPerNode = options.clientsPerNode ?? 2;
     workload.start(cluster.ids.flatMap((id) => Array.from({ length: clientsPerNode }, () => id)));
 
@@ -103,7 +105,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     const lanes = options.overlap
       ? [kinds.filter((k) => NETWORK_KINDS.includes(k)), kinds.filter((k) => !NETWORK_KINDS.includes(k))].filter((l) => l.length > 0)
       : [kinds];
-    const nemeses = lanes.map(
+    nemeses = lanes.map(
       (laneKinds, i) =>
         new Nemesis(cluster, recorder, i === 0 ? random : new SeededRandom(options.seed + 7919 * i), {
           kinds: laneKinds,
@@ -121,12 +123,14 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     await nemeses[0]!.healEverything();
     recorder.fault("heal-all", "heal", "network healed, nodes resumed and restarted");
 
+    await cluster.restartCrashed();
     const recovered = await waitForWrites(cluster);
     if (!recovered) extraViolations.push(`the cluster did not serve writes through every node within ${RECOVERY_TIMEOUT_MS / 1000} s after every fault was healed`);
     await sleep(AFTER_HEAL_MS);
     await workload.stop();
 
     log("final audit");
+    await cluster.restartCrashed();
     await finalReads(cluster, recorder, keys, timeoutMs);
     recorder.history.final = await finalState(cluster);
   } catch (error) {
@@ -134,6 +138,9 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     harnessError = error instanceof Error ? (error.stack ?? error.message) : String(error);
     log(`run aborted: ${harnessError.split("\n")[0]}`);
   } finally {
+    // Idempotent on the normal path; after an error, nothing may keep running against a destroyed cluster.
+    for (const nemesis of nemeses) nemesis.stop();
+    await workload?.stop();
     recorder.history.crashes = cluster.crashes;
     await cluster.destroy();
   }
