@@ -163,8 +163,13 @@ export class NodeHost {
 
   private async recordSnapshot(group: AnyGroup, request: SnapshotRequest): Promise<void> {
     if (this.groups.get(group.groupId) !== group) return;
+    // A snapshot received from the leader in the meantime may already cover this one (and have replaced the
+    // log): then there is nothing to record or compact. Recording it anyway would fail and stop the node.
+    const storage = this.options.log.storage(group.groupId);
+    if (request.snapshot.metadata.index <= storage.snapshot().metadata.index) return;
+    if (request.snapshot.metadata.index < storage.firstIndex()) return;
     await this.options.log.createSnapshot(group.groupId, request.snapshot);
-    if (request.compactTo > 0) await this.options.log.compact(group.groupId, request.compactTo);
+    if (request.compactTo >= storage.firstIndex()) await this.options.log.compact(group.groupId, request.compactTo);
   }
 
   /**

@@ -105,9 +105,11 @@ export class RaftGroup<R> {
    * the read states. Returns a snapshot to record when enough entries were applied since the last one.
    */
   async handleReady(ready: Ready): Promise<SnapshotRequest | null> {
-    if (ready.snapshot && ready.snapshot.metadata.index > this.stateMachine.appliedIndex) {
-      await this.stateMachine.installSnapshot(ready.snapshot);
-      this.lastSnapshotIndex = ready.snapshot.metadata.index;
+    if (ready.snapshot) {
+      if (ready.snapshot.metadata.index > this.stateMachine.appliedIndex) await this.stateMachine.installSnapshot(ready.snapshot);
+      // The log now starts after the received snapshot (a table's data may have arrived ahead of it through
+      // the snapshot stream): count the next local snapshot from here, or it would compact below the log's start.
+      this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, ready.snapshot.metadata.index);
     }
     if (ready.committedEntries.length > 0) {
       const results = await this.stateMachine.apply(ready.committedEntries);
