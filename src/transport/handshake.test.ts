@@ -123,3 +123,23 @@ test("corrupt frames and forged messages after a valid handshake close the conne
     await closeAll(nodes);
   }
 });
+
+test("a read index request relayed by a follower for another node is accepted; other messages must come from the peer", async () => {
+  // A Raft follower passes a read on to its leader keeping the asker as sender (the leader answers the asker).
+  const nodes = [createNode(1, [1, 2, 3]), createNode(2, [1, 2, 3])];
+  const target = nodes[1]!;
+  try {
+    for (const node of nodes) node.address = await node.transport.start();
+    nodes[0]!.transport.setPeerAddress(2, target.address);
+    const relayed = encodeGroupMessages([{ groupId: 1000, message: { type: "readIndex", from: 1, to: 2, term: 0, context: Uint8Array.of(7) } }]);
+    const client = await RawClient.connect(target.address);
+    client.hello({ from: 3, to: 2 });
+    assert.equal((await client.nextFrame()).kind, FrameKind.ACCEPT);
+    client.frame(FrameKind.RAFT_BATCH, relayed);
+    await waitFor("relayed read delivered", () => target.received.some((item) => item.message.type === "readIndex" && item.message.from === 1));
+    assert.equal(target.log.matching("warn", "protocol error").length, 0);
+    client.destroy();
+  } finally {
+    await closeAll(nodes);
+  }
+});

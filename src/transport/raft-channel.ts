@@ -107,7 +107,10 @@ export class RaftChannel implements ChannelHandler, ReceiveSource {
   #checkAddressing(batch: readonly GroupMessage[]): void {
     const { peerId, localNodeId } = this.#options;
     for (const { message } of batch) {
-      if (message.from !== peerId || message.to !== localNodeId) {
+      // A follower relays a read index request to its leader on behalf of the node that asked (the answer
+      // goes straight back to that node), so only that message may name another sender.
+      const relayedRead = message.type === "readIndex";
+      if ((message.from !== peerId && !relayedRead) || message.to !== localNodeId) {
         throw new TransportProtocolError(
           `Message ${message.type} from ${message.from} to ${message.to} arrived on the connection from node ${peerId} to node ${localNodeId}`,
         );
