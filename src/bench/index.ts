@@ -7,7 +7,7 @@
  * Flags: --duration=S (measured seconds per run, default 5), --warmup=S (default 1), --long (15 s
  * runs, 3 s warm-up), --clients=N and --streams=N (h2load connections and streams per connection),
  * --only=REGEX (workloads whose name matches), --no-1m (skip loading a million keys),
- * --json=PATH (default bench-results.json).
+ * --json=PATH (default dist/bench/results.json).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -37,7 +37,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { durationS: 5, warmupS: 1, clients: 8, streams: 8, only: null, million: true, json: "bench-results.json" };
+  const options: Options = { durationS: 5, warmupS: 1, clients: 8, streams: 8, only: null, million: true, json: "dist/bench/results.json" };
   for (const arg of argv) {
     const [flag, value] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, ""];
     switch (flag) {
