@@ -60,6 +60,7 @@ export class NodeHost {
 
   add(group: AnyGroup): void {
     this.groups.set(group.groupId, group);
+    group.onWork(() => this.schedule());
     this.schedule();
   }
 
@@ -124,6 +125,7 @@ export class NodeHost {
 
   /** One round over all groups; returns whether there was work. */
   private async round(): Promise<boolean> {
+    for (const group of this.groups.values()) group.flushReads();
     const readies: [AnyGroup, Ready][] = [];
     for (const group of this.groups.values()) if (group.node.hasReady()) readies.push([group, group.node.ready()]);
     if (readies.length === 0) return false;
