@@ -34,6 +34,8 @@ export interface LoadResult {
   readonly p99Ms: number;
   /** Per process, in spec order (for mixes: the share of each part). */
   readonly parts: { requests: number; rps: number }[];
+  /** HTTP statuses other than 200 in the per-request logs, with their counts ("-1": no response). */
+  readonly otherStatuses: Record<string, number>;
 }
 
 interface ParsedSummary {
@@ -65,8 +67,8 @@ function parseSummary(output: string): ParsedSummary {
   };
 }
 
-/** Durations (µs) of the requests in an h2load log file (start µs, status, duration µs per line). */
-function readDurations(file: string, into: number[]): void {
+/** Durations (µs) of the requests in an h2load log file (start µs, status, duration µs per line); counts statuses other than 200. */
+function readDurations(file: string, into: number[], otherStatuses: Map<string, number>): void {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -78,7 +80,11 @@ function readDurations(file: string, into: number[]): void {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
     const lastTab = text.lastIndexOf("\t", end);
-    if (lastTab > start) into.push(Number(text.slice(lastTab + 1, end)));
+    if (lastTab > start) {
+      into.push(Number(text.slice(lastTab + 1, end)));
+      const status = text.slice(text.indexOf("\t", start) + 1, lastTab);
+      if (status !== "200") otherStatuses.set(status, (otherStatuses.get(status) ?? 0) + 1);
+    }
     start = end + 1;
   }
 }
@@ -130,7 +136,8 @@ function quantile(sorted: Float64Array, q: number): number {
 export async function runLoad(h2load: string, specs: readonly LoadSpec[], workDir: string, durationS: number, warmupS: number): Promise<LoadResult> {
   const runs = await Promise.all(specs.map((spec, i) => runOne(h2load, spec, i, workDir, durationS, warmupS)));
   const durations: number[] = [];
-  for (const run of runs) readDurations(run.logFile, durations);
+  const otherStatuses = new Map<string, number>();
+  for (const run of runs) readDurations(run.logFile, durations, otherStatuses);
   const sorted = Float64Array.from(durations).sort();
   const sum = (pick: (s: ParsedSummary) => number) => runs.reduce((total, run) => total + pick(run.summary), 0);
   const seconds = Math.max(...runs.map((run) => run.summary.seconds));
@@ -147,6 +154,7 @@ export async function runLoad(h2load: string, specs: readonly LoadSpec[], workDi
     p50Ms: quantile(sorted, 0.5) / 1000,
     p99Ms: quantile(sorted, 0.99) / 1000,
     parts,
+    otherStatuses: Object.fromEntries(otherStatuses),
   };
 }
 
@@ -160,7 +168,7 @@ export function checkCounts(result: LoadResult, minMessageBytes: number): string
   if (result.requests === 0) problems.push("no request completed");
   if (result.failed > 0 || result.errored > 0) problems.push(`${result.failed} failed, ${result.errored} errored`);
   // h2load counts the status of responses that arrive after the measured period too: fewer 2xx than successes is the problem.
-  if (result.status2xx < result.succeeded) problems.push(`${result.succeeded - result.status2xx} responses were not HTTP 2xx`);
+  if (result.status2xx < result.succeeded) problems.push(`${result.succeeded - result.status2xx} responses were not HTTP 2xx (${JSON.stringify(result.otherStatuses)})`);
   const expected = result.succeeded * (5 + minMessageBytes);
   if (result.dataBytes < expected) problems.push(`only ${result.dataBytes} response bytes for ${result.succeeded} responses (≥ ${expected} expected): some calls answered without a message`);
   return problems;

@@ -10,7 +10,7 @@
  * --json=PATH (default dist/bench/results.json).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
@@ -204,6 +204,22 @@ async function load(system: System, count: number, keyOf: (i: number) => Buffer,
 // ---------------------------------------------------------------------------------------------------
 // Measuring
 
+/** CPU seconds (user + system) used so far by the processes `pids` (Linux /proc; clock ticks of 10 ms). */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process is gone: it contributes nothing more.
+    }
+  }
+  return ticks / 100;
+}
+
 interface Row {
   readonly workload: string;
   readonly nodes: number;
@@ -215,6 +231,10 @@ interface Row {
   readonly mbPerS?: number;
   readonly note?: string;
   readonly requests?: number;
+  /** Server CPU time per request (all server processes, whole run including warm-up), microseconds. */
+  readonly cpuUsPerReq?: number;
+  /** 1-minute load average when the run started (other work on the machine shows here). */
+  readonly load1?: number;
   readonly problems: string[];
 }
 
@@ -252,17 +272,25 @@ async function measure(
     streamsPerClient: options.streams,
     ...(extra.rpsTotal ? { rpsPerClient: Math.max(1, Math.round(extra.rpsTotal / totalClients)) } : {}),
   }));
+  const load1 = loadavg()[0]!;
+  const cpuBefore = cpuSeconds(system.pids());
+  const wallStarted = performance.now();
   const result = await runLoad(h2loadPath, specs, workDir, options.durationS, options.warmupS);
+  const cpuUsPerReq = ((cpuSeconds(system.pids()) - cpuBefore) * 1e6) / (result.rps * ((performance.now() - wallStarted) / 1000));
   // Pre-encoded bodies of writes produce same-sized answers except for revision varints.
   const problems = checkCounts(result, Math.max(0, minBytes - 2));
   for (const address of system.addresses) await verify(address, call);
-  return record({ workload, nodes: system.nodes, system: system.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests, problems, ...(extra.note ? { note: extra.note } : {}) });
+  return record({
+    workload, nodes: system.nodes, system: system.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests,
+    cpuUsPerReq, load1, problems, ...(extra.note ? { note: extra.note } : {}),
+  });
 }
 
 function record(row: Row): Row {
   rows.push(row);
   const mb = row.mbPerS !== undefined ? `  ${row.mbPerS.toFixed(1)} MB/s` : "";
-  log(`${row.system.padEnd(6)} ${row.nodes}n  ${row.workload.padEnd(34)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms${mb}${row.problems.length ? `  PROBLEMS: ${row.problems.join("; ")}` : ""}`);
+  const cpu = row.cpuUsPerReq !== undefined ? `  cpu ${row.cpuUsPerReq.toFixed(0)} µs/req` : "";
+  log(`${row.system.padEnd(6)} ${row.nodes}n  ${row.workload.padEnd(34)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms${mb}${cpu}${row.problems.length ? `  PROBLEMS: ${row.problems.join("; ")}` : ""}`);
   return row;
 }
 
@@ -281,11 +309,18 @@ async function measureMix(options: Options, system: System, readRps: number): Pr
     ...system.addresses.map((address) => ({ address, call: read, clients: perTarget, streamsPerClient: options.streams })),
     { address: system.addresses[0]!, call: write, clients: writerClients, streamsPerClient: options.streams, rpsPerClient: Math.ceil(writeRps / writerClients) },
   ];
+  const load1 = loadavg()[0]!;
+  const cpuBefore = cpuSeconds(system.pids());
+  const wallStarted = performance.now();
   const result = await runLoad(h2loadPath, specs, workDir, options.durationS, options.warmupS);
+  const cpuUsPerReq = ((cpuSeconds(system.pids()) - cpuBefore) * 1e6) / (result.rps * ((performance.now() - wallStarted) / 1000));
   const writes = result.parts[result.parts.length - 1]!.rps;
   const share = (100 * writes) / result.rps;
   const problems = checkCounts(result, 1);
-  record({ workload, nodes: system.nodes, system: system.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests, problems, note: `${share.toFixed(1)}% writes` });
+  record({
+    workload, nodes: system.nodes, system: system.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests,
+    cpuUsPerReq, load1, problems, note: `${share.toFixed(1)}% writes`,
+  });
 }
 
 /** Streams every key under `scan/` repeatedly for the measured duration; MB/s of response messages. */
@@ -433,16 +468,17 @@ function renderTable(options: Options): string {
     const p99 = Number.isNaN(row.p99Ms) ? "-" : row.p99Ms.toFixed(2);
     return [rate + (row.problems.length ? " !" : ""), row.p50Ms.toFixed(2), p99];
   };
-  const header = ["workload", "n", "Armada req/s", "p50 ms", "p99 ms", "etcd req/s", "p50 ms", "p99 ms", "A/etcd", "A/ceiling", "note"];
+  const header = ["workload", "n", "Armada req/s", "p50 ms", "p99 ms", "etcd req/s", "p50 ms", "p99 ms", "A/etcd", "A/ceiling", "cpu µs/req A|etcd", "note"];
   const lines: string[][] = [header];
-  if (ceiling) lines.push(["no-op gRPC server (ceiling)", "1", ...cell(ceiling), "", "", "", "", "", "grpc-js + api/bind, empty answer"]);
+  const cpu = (row: Row | undefined) => (row?.cpuUsPerReq !== undefined ? row.cpuUsPerReq.toFixed(0) : "-");
+  if (ceiling) lines.push(["no-op gRPC server (ceiling)", "1", ...cell(ceiling), "", "", "", "", "", `${cpu(ceiling)}`, "grpc-js + api/bind, empty answer"]);
   for (const [workload, nodes] of keys) {
     const a = find("armada", nodes, workload);
     const e = find("etcd", nodes, workload);
     const value = (row: Row | undefined) => (row ? (row.mbPerS ?? row.rps) : Number.NaN);
     const ratio = a && e ? (value(a) / value(e)).toFixed(2) : "-";
     const toCeiling = a && ceiling && a.mbPerS === undefined && nodes === 1 ? (a.rps / ceiling.rps).toFixed(2) : "";
-    lines.push([workload, String(nodes), ...cell(a), ...cell(e), ratio, toCeiling, [a?.note, e && e.note !== a?.note ? `etcd: ${e.note}` : ""].filter(Boolean).join("; ")]);
+    lines.push([workload, String(nodes), ...cell(a), ...cell(e), ratio, toCeiling, `${cpu(a)}|${cpu(e)}`, [a?.note, e && e.note !== a?.note ? `etcd: ${e.note}` : ""].filter(Boolean).join("; ")]);
   }
   const widths = header.map((_, i) => Math.max(...lines.map((line) => (line[i] ?? "").length)));
   const format = (line: string[]) => line.map((c, i) => (i === 0 || i === line.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
