@@ -57,18 +57,31 @@ export class RawGrpcClient {
       };
       stream.on("response", readStatus);
       stream.on("trailers", readStatus);
-      let pending: Buffer = Buffer.alloc(0);
+      // Chunks of a message not yet complete; joined once the whole message is there (large messages
+      // arrive in many chunks, and joining on every chunk would copy them quadratically).
+      let chunks: Buffer[] = [];
+      let buffered = 0;
+      let needed = 5;
       let messages = 0;
       let bytes = 0;
       stream.on("data", (chunk: Buffer) => {
-        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-        while (pending.length >= 5) {
+        chunks.push(chunk);
+        buffered += chunk.length;
+        while (buffered >= needed) {
+          let pending = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
           const length = pending.readUInt32BE(1);
-          if (pending.length < 5 + length) break;
+          if (pending.length < 5 + length) {
+            chunks = [pending];
+            needed = 5 + length;
+            break;
+          }
           messages += 1;
           bytes += length;
           options.onMessage?.(pending.subarray(5, 5 + length));
           pending = pending.subarray(5 + length);
+          chunks = pending.length > 0 ? [pending] : [];
+          buffered = pending.length;
+          needed = 5;
         }
       });
       const timer = setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), timeoutMs + 1000);

@@ -177,6 +177,23 @@ async function verify(address: string, call: UnaryCall, timeoutMs = 10_000): Pro
   }
 }
 
+/**
+ * Waits (at most 30 s) until the system's processes are nearly idle, so that background work left by
+ * loading data (commits, compaction, garbage collection) does not land in the next measurement.
+ */
+async function settle(system: System): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    const before = cpuSeconds(system.pids());
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const busy = cpuSeconds(system.pids()) - before;
+    if (busy < 0.1 || performance.now() > deadline) {
+      if (busy >= 0.1) log(`${system.name}: still ${Math.round(busy * 100)}% busy after loading; measuring anyway`);
+      return;
+    }
+  }
+}
+
 /** Writes `count` keys `keyOf(i)` = `value` with multi-put transactions, a few in flight; returns keys/s. */
 async function load(system: System, count: number, keyOf: (i: number) => Buffer, value: Buffer): Promise<number> {
   const started = performance.now();
@@ -198,7 +215,9 @@ async function load(system: System, count: number, keyOf: (i: number) => Buffer,
   } finally {
     for (const client of clients) client.close();
   }
-  return count / ((performance.now() - started) / 1000);
+  const rate = count / ((performance.now() - started) / 1000);
+  await settle(system);
+  return rate;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -278,7 +297,7 @@ async function measure(
   const result = await runLoad(h2loadPath, specs, workDir, options.durationS, options.warmupS);
   const cpuUsPerReq = ((cpuSeconds(system.pids()) - cpuBefore) * 1e6) / (result.rps * ((performance.now() - wallStarted) / 1000));
   // Pre-encoded bodies of writes produce same-sized answers except for revision varints.
-  const problems = checkCounts(result, Math.max(0, minBytes - 2));
+  const problems = checkCounts(result, Math.max(0, minBytes - 2), totalClients * options.streams);
   for (const address of system.addresses) await verify(address, call);
   return record({
     workload, nodes: system.nodes, system: system.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests,
@@ -316,7 +335,7 @@ async function measureMix(options: Options, system: System, readRps: number): Pr
   const cpuUsPerReq = ((cpuSeconds(system.pids()) - cpuBefore) * 1e6) / (result.rps * ((performance.now() - wallStarted) / 1000));
   const writes = result.parts[result.parts.length - 1]!.rps;
   const share = (100 * writes) / result.rps;
-  const problems = checkCounts(result, 1);
+  const problems = checkCounts(result, 1, specs.reduce((n, spec) => n + spec.clients * spec.streamsPerClient, 0));
   record({
     workload, nodes: system.nodes, system: system.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests,
     cpuUsPerReq, load1, problems, note: `${share.toFixed(1)}% writes`,
