@@ -16,6 +16,8 @@ export interface RawResult {
   readonly bytes: number;
 }
 
+const CLIENT_WINDOW_BYTES = 16 * 1024 * 1024;
+
 export class RawGrpcClient {
   private session: http2.ClientHttp2Session | null = null;
 
@@ -23,7 +25,11 @@ export class RawGrpcClient {
 
   private connect(): http2.ClientHttp2Session {
     if (!this.session || this.session.closed || this.session.destroyed) {
-      this.session = http2.connect(this.address);
+      // Large flow-control windows, as gRPC clients with BDP probing reach on loopback: streaming reads
+      // are then bound by the servers, not by window updates.
+      const session = http2.connect(this.address, { settings: { initialWindowSize: CLIENT_WINDOW_BYTES } });
+      session.once("connect", () => session.setLocalWindowSize(CLIENT_WINDOW_BYTES));
+      this.session = session;
       this.session.on("error", () => { this.session = null; });
     }
     return this.session;
