@@ -323,11 +323,15 @@ async function measureMix(options: Options, system: System, readRps: number): Pr
   await verify(system.addresses[0]!, write);
   const perTarget = Math.max(1, Math.round(options.clients / system.addresses.length));
   const writerClients = 2;
-  const writeRps = Math.max(writerClients, (readRps * 5) / 95);
-  const specs: LoadSpec[] = [
+  const mixSpecs = (writeRps: number): LoadSpec[] => [
     ...system.addresses.map((address) => ({ address, call: read, clients: perTarget, streamsPerClient: options.streams })),
-    { address: system.addresses[0]!, call: write, clients: writerClients, streamsPerClient: options.streams, rpsPerClient: Math.ceil(writeRps / writerClients) },
+    { address: system.addresses[0]!, call: write, clients: writerClients, streamsPerClient: options.streams, rpsPerClient: Math.max(1, Math.ceil(writeRps / writerClients)) },
   ];
+  // Writes are rate-limited to 5/95 of the read rate. Reads slow down once writes run beside them, so a
+  // short calibration run of the mix itself sets the write rate of the measured run.
+  const calibration = await runLoad(h2loadPath, mixSpecs((readRps * 5) / 95), workDir, 2, 0);
+  const mixReadRps = calibration.parts.slice(0, -1).reduce((total, part) => total + part.rps, 0);
+  const specs = mixSpecs((mixReadRps * 5) / 95);
   const load1 = loadavg()[0]!;
   const cpuBefore = cpuSeconds(system.pids());
   const wallStarted = performance.now();
