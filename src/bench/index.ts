@@ -388,6 +388,19 @@ async function measureScan(options: Options, system: System): Promise<void> {
   }
 }
 
+/**
+ * Unmeasured load on every member before the first measurement: Node's JIT needs a few seconds of
+ * traffic before the serving path runs optimized code (Go's etcd needs none, and gets the same runs).
+ */
+async function warmUp(options: Options, system: System): Promise<void> {
+  const r = system.requests;
+  const seconds = Math.max(1, Math.round(options.durationS / 2));
+  for (const call of [r.rangeOne(READ_KEY, true), r.rangeOne(READ_KEY, false), r.put(PUT_KEY, VALUE)]) {
+    const specs = system.addresses.map((address) => ({ address, call, clients: Math.max(1, Math.round(options.clients / system.addresses.length)), streamsPerClient: options.streams }));
+    await runLoad(h2loadPath, specs, workDir, seconds, 0);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The run
 
@@ -396,12 +409,14 @@ let h2loadPath = "";
 async function singleNode(options: Options, system: System): Promise<void> {
   const r = system.requests;
   if (system.name === "noop") {
+    await runLoad(h2loadPath, [{ address: system.addresses[0]!, call: r.rangeOne(READ_KEY, true), clients: options.clients, streamsPerClient: options.streams }], workDir, Math.max(1, Math.round(options.durationS / 2)), 0);
     await measure(options, system, "Range serializable 1 key", r.rangeOne(READ_KEY, true));
     return;
   }
   log(`${system.name}: loading ${KEYS} keys (256 B values)`);
   loads.push({ system: system.name, nodes: 1, keys: KEYS, keysPerS: await load(system, KEYS, key, VALUE) });
   await load(system, 1, () => CAS_KEY, VALUE);
+  await warmUp(options, system);
   const serializable = await measure(options, system, "Range serializable 1 key", r.rangeOne(READ_KEY, true));
   const armadaPeak = rows.find((row) => row.system === "armada" && row.nodes === 1 && row.workload === "Range serializable 1 key");
   if (armadaPeak && serializable) {
@@ -426,6 +441,7 @@ async function singleNode(options: Options, system: System): Promise<void> {
 async function threeNodes(options: Options, system: System): Promise<void> {
   const r = system.requests;
   await load(system, KEYS, key, VALUE);
+  await warmUp(options, system);
   await measure(options, system, "Range serializable 1 key", r.rangeOne(READ_KEY, true));
   const linearizable = await measure(options, system, "Range linearizable 1 key", r.rangeOne(READ_KEY, false));
   await measure(options, system, "Put 16 B key / 256 B value", r.put(PUT_KEY, VALUE));
