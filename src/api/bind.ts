@@ -87,7 +87,7 @@ function methodDefinition(path: string, method: MethodSpec): grpc.MethodDefiniti
     path,
     requestStream: method.kind === "clientStream",
     responseStream: method.kind === "serverStream",
-    requestSerialize: (value: object) => Buffer.from(method.request.encode(value).finish()),
+    requestSerialize: (value: object) => asBuffer(method.request.encode(value).finish()),
     requestDeserialize: (bytes: Buffer) => {
       try {
         return method.request.decode(bytes);
@@ -95,27 +95,81 @@ function methodDefinition(path: string, method: MethodSpec): grpc.MethodDefiniti
         return new UndecodableRequest(error instanceof Error ? error.message : String(error));
       }
     },
-    responseSerialize: (value: object) => Buffer.from(method.response.encode(value).finish()),
+    responseSerialize: (value: object) => asBuffer(method.response.encode(value).finish()),
     responseDeserialize: (bytes: Buffer) => method.response.decode(bytes),
   };
 }
 
+/** The encoded bytes as a Buffer without copying them (protobufjs already returns a Buffer on Node). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 type AnyCall = grpc.ServerUnaryCall<object, object> | grpc.ServerWritableStream<object, object> | grpc.ServerReadableStream<object, object>;
 
-function callContext(path: string, call: AnyCall, defaultDeadlineMs: number | undefined): { context: CallContext; dispose: () => void } {
-  const controller = new AbortController();
-  const onCancel = () => controller.abort(new AbortedError("cancelled"));
-  const events = call as unknown as EventEmitter;
-  events.on("cancelled", onCancel);
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = call.getDeadline();
-  const clientDeadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-  const delay = Number.isFinite(clientDeadlineMs) ? clientDeadlineMs - Date.now() : defaultDeadlineMs;
-  if (delay !== undefined) {
-    timer = setTimeout(() => controller.abort(new AbortedError("deadline")), Math.max(0, delay));
+/**
+ * The context of one call. What most calls never use is made on first use: the AbortSignal (with its
+ * deadline timer and cancellation listener), the peer string and the trailers. A signal made late
+ * behaves as if it had existed from the start: aborted at once when the client already cancelled, and
+ * aborted by a timer at the deadline computed when the call started.
+ */
+class LazyCallContext implements CallContext {
+  readonly method: string;
+  readonly metadata: grpc.Metadata;
+  readonly #call: AnyCall;
+  /** `Date.now()` at which the deadline passes; undefined = no deadline. */
+  readonly #deadlineAtMs: number | undefined;
+  #controller: AbortController | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #onCancel: (() => void) | null = null;
+  #trailers: grpc.Metadata | null = null;
+  #disposed = false;
+
+  constructor(path: string, call: AnyCall, defaultDeadlineMs: number | undefined) {
+    this.method = path;
+    this.metadata = call.metadata;
+    this.#call = call;
+    const deadline = call.getDeadline();
+    const clientDeadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+    if (Number.isFinite(clientDeadlineMs)) this.#deadlineAtMs = clientDeadlineMs;
+    else if (defaultDeadlineMs !== undefined) this.#deadlineAtMs = Date.now() + defaultDeadlineMs;
   }
-  const context: CallContext = { method: path, metadata: call.metadata, signal: controller.signal, peer: call.getPeer(), trailers: new grpc.Metadata() };
-  return { context, dispose: () => { if (timer) clearTimeout(timer); events.removeListener("cancelled", onCancel); } };
+
+  get signal(): AbortSignal {
+    if (this.#controller) return this.#controller.signal;
+    const controller = new AbortController();
+    this.#controller = controller;
+    if (this.#disposed) return controller.signal;
+    if (this.#call.cancelled) {
+      controller.abort(new AbortedError("cancelled"));
+      return controller.signal;
+    }
+    this.#onCancel = () => controller.abort(new AbortedError("cancelled"));
+    (this.#call as unknown as EventEmitter).on("cancelled", this.#onCancel);
+    if (this.#deadlineAtMs !== undefined) {
+      this.#timer = setTimeout(() => controller.abort(new AbortedError("deadline")), Math.max(0, this.#deadlineAtMs - Date.now()));
+    }
+    return controller.signal;
+  }
+
+  get peer(): string {
+    return this.#call.getPeer();
+  }
+
+  get trailers(): grpc.Metadata {
+    return (this.#trailers ??= new grpc.Metadata());
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#onCancel) (this.#call as unknown as EventEmitter).removeListener("cancelled", this.#onCancel);
+  }
+}
+
+function callContext(path: string, call: AnyCall, defaultDeadlineMs: number | undefined): { context: CallContext; dispose: () => void } {
+  const context = new LazyCallContext(path, call, defaultDeadlineMs);
+  return { context, dispose: () => context.dispose() };
 }
 
 function statusObject(error: unknown, path: string, options: BindOptions): Partial<grpc.StatusObject> {
@@ -132,16 +186,33 @@ function adapt(path: string, method: MethodSpec, handler: Handler, options: Bind
         const startedAtMs = performance.now();
         observer.started();
         observer.messageReceived();
-        const { context, dispose } = callContext(path, call, deadlineMs);
-        run(() => {
+        const context = new LazyCallContext(path, call, deadlineMs);
+        let answer: Promise<object>;
+        try {
           options.intercept?.(context);
-          return (handler as UnaryHandler)(checkedRequest(call.request) as never, context);
-        })
-          .then(
-            (response) => { observer.messageSent(); observer.handled(Code.OK, startedAtMs); callback(null, response); },
-            (error: unknown) => callback(failed(error, path, options, observer, startedAtMs)),
-          )
-          .finally(dispose);
+          answer = (handler as UnaryHandler)(checkedRequest(call.request) as never, context);
+        } catch (error) {
+          answer = Promise.reject(error);
+        }
+        // One reaction per call (no wrapper promise, no finally): answer, then release the context.
+        answer.then(
+          (response) => {
+            try {
+              observer.messageSent();
+              observer.handled(Code.OK, startedAtMs);
+              callback(null, response);
+            } finally {
+              context.dispose();
+            }
+          },
+          (error: unknown) => {
+            try {
+              callback(failed(error, path, options, observer, startedAtMs));
+            } finally {
+              context.dispose();
+            }
+          },
+        );
       };
     case "serverStream":
       return (call: grpc.ServerWritableStream<object, object>) => {

@@ -19,10 +19,25 @@ const CommandType = pb.Command.CommandType;
 
 /** Finds the table named by the request's exact bytes. */
 export function lookupTable(engine: Engine, tableBytes: Uint8Array): TableHandle {
-  const name = Buffer.from(tableBytes).toString("utf8");
+  return engine.table(tableName(tableBytes));
+}
+
+/** The table name that `bytes` spell, decoded without copying them. */
+function tableName(bytes: Uint8Array): string {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  // ASCII is valid UTF-8 and decodes the same as Latin-1 (the cheapest decoder).
+  if (ascii) return view.toString("latin1");
+  const name = view.toString("utf8");
   // Bytes that are not valid UTF-8 cannot name a table; without this check they could alias one.
-  if (!Buffer.from(name, "utf8").equals(tableBytes)) throw new TableNotFoundError(name);
-  return engine.table(name);
+  if (!Buffer.from(name, "utf8").equals(view)) throw new TableNotFoundError(name);
+  return name;
 }
 
 /** The response header for `table` on this node; `revision` for writes. */

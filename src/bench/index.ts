@@ -1,70 +1,152 @@
 /**
- * `npm run bench`: starts a real single-node leader, then a real 3-node leader cluster, and measures the
- * user API through the typed client: durable Put throughput and latency with many writers, and
- * serializable/linearizable Range throughput. Prints numbers; asserts nothing. Each phase runs for a
- * fixed time and stops itself.
+ * `npm run bench`: Armada side by side with etcd (and with a no-op server on Armada's gRPC stack), on
+ * loopback, with the same load generator (h2load) sending the same pre-encoded gRPC unary calls.
+ * Prints one table (req/s, p50, p99 per workload and system, ratio Armada/etcd and Armada/ceiling),
+ * checks the issue's targets, and writes every number as JSON. Measures; asserts nothing.
+ *
+ * Flags: --duration=S (measured seconds per run, default 5), --warmup=S (default 1), --long (15 s
+ * runs, 3 s warm-up), --clients=N and --streams=N (h2load connections and streams per connection),
+ * --only=REGEX (workloads whose name matches), --no-1m (skip loading a million keys),
+ * --json=PATH (default dist/bench/results.json).
  */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { ArmadaClient } from "../client/index.js";
+import { pb } from "../proto/index.js";
 import { LeaderProcess, removeDir, tempDir, TestCluster } from "../test-support/process.js";
+import { EtcdCluster } from "./etcd.js";
+import { RawGrpcClient } from "./grpc-raw.js";
+import { checkCounts, runLoad, type LoadSpec } from "./h2load.js";
+import { ensureTools, etcdVersion } from "./tools.js";
+import { armadaRequests, etcdRangeKeys, etcdRequests, prefixEnd, type SystemRequests, type UnaryCall } from "./wire.js";
 
-const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 5000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const CONNECTIONS = 4;
-const KEYS = 10_000;
+// ---------------------------------------------------------------------------------------------------
+// Options
 
-interface PhaseResult { name: string; ops: number; seconds: number; p50: number; p99: number }
-
-async function phase(name: string, clients: ArmadaClient[], operation: (client: ArmadaClient, i: number) => Promise<unknown>): Promise<PhaseResult> {
-  const latencies: number[] = [];
-  const deadline = performance.now() + PHASE_MS;
-  let counter = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, worker) => {
-      const client = clients[worker % clients.length]!;
-      while (performance.now() < deadline) {
-        const begin = performance.now();
-        await operation(client, counter++);
-        latencies.push(performance.now() - begin);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { name, ops: latencies.length, seconds, p50: at(0.5), p99: at(0.99) };
+interface Options {
+  durationS: number;
+  warmupS: number;
+  clients: number;
+  streams: number;
+  only: RegExp | null;
+  million: boolean;
+  json: string;
 }
 
-function report(result: PhaseResult): void {
-  const rate = result.ops / result.seconds;
-  console.log(
-    `${result.name.padEnd(28)} ${rate.toFixed(0).padStart(8)} ops/s   p50 ${result.p50.toFixed(3)} ms   p99 ${result.p99.toFixed(3)} ms   (${result.ops} ops, ${CONCURRENCY} in flight)`,
-  );
-}
-
-const rate = (result: PhaseResult) => result.ops / result.seconds;
-
-/** Runs the phases against `addresses` (clients spread over them); returns nothing, prints everything. */
-async function runPhases(label: string, addresses: string[]): Promise<void> {
-  const clients = Array.from({ length: CONNECTIONS }, (_, i) => new ArmadaClient(addresses[i % addresses.length]!));
-  try {
-    await retry(() => clients[0]!.createTable("bench"));
-    const value = Buffer.alloc(128, 7);
-    const key = (i: number) => `key-${String(i % KEYS).padStart(6, "0")}`;
-    console.log(`\n${label}: ${CONNECTIONS} connections, ${PHASE_MS} ms per phase`);
-    const put = await phase("Put (durable, 128 B)", clients, (client, i) => retry(() => client.put("bench", key(i), value)));
-    report(put);
-    const serializable = await phase("Range serializable (1 key)", clients, (client, i) => client.range("bench", key(i)));
-    report(serializable);
-    const linearizable = await phase("Range linearizable (1 key)", clients, (client, i) => client.range("bench", key(i), { linearizable: true }));
-    report(linearizable);
-    const scan = await phase("Range 100 keys", clients, (client, i) => client.range("bench", key(i % (KEYS - 100)), { rangeEnd: "\0", limit: 100 }));
-    report(scan);
-    console.log(`ratio serializable reads / durable puts: ${(rate(serializable) / rate(put)).toFixed(2)}`);
-  } finally {
-    for (const client of clients) client.close();
+function parseOptions(argv: string[]): Options {
+  const options: Options = { durationS: 5, warmupS: 1, clients: 8, streams: 8, only: null, million: true, json: "dist/bench/results.json" };
+  for (const arg of argv) {
+    const [flag, value] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, ""];
+    switch (flag) {
+      case "--long": options.durationS = 15; options.warmupS = 3; break;
+      case "--duration": options.durationS = Number(value); break;
+      case "--warmup": options.warmupS = Number(value); break;
+      case "--clients": options.clients = Number(value); break;
+      case "--streams": options.streams = Number(value); break;
+      case "--only": options.only = new RegExp(value, "i"); break;
+      case "--no-1m": options.million = false; break;
+      case "--json": options.json = value; break;
+      default: throw new Error(`unknown flag ${arg} (see src/bench/index.ts)`);
+    }
   }
+  if (!(options.durationS > 0) || !(options.warmupS >= 0) || !(options.clients > 0) || !(options.streams > 0)) throw new Error("bad numeric flag");
+  return options;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Data of the workloads
+
+const TABLE = "bench";
+const KEYS = 10_000;
+const SCAN_KEYS = 100_000;
+const MILLION = 1_000_000;
+const VALUE = Buffer.alloc(256, 0x61);
+const SMALL_VALUE = Buffer.alloc(32, 0x62);
+/** 16-byte keys: `key/` and 12 digits. */
+const key = (i: number) => Buffer.from(`key/${String(i).padStart(12, "0")}`);
+const scanKey = (i: number) => Buffer.from(`scan/${String(i).padStart(11, "0")}`);
+const bigKey = (i: number) => Buffer.from(`big/${String(i).padStart(12, "0")}`);
+const READ_KEY = key(4242);
+const PUT_KEY = key(77);
+const CAS_KEY = Buffer.from("cas/000000000001");
+/** Matches key(100) … key(199): 100 keys. */
+const PREFIX_100 = Buffer.from("key/0000000001");
+const SCAN_PREFIX = Buffer.from("scan/");
+
+// ---------------------------------------------------------------------------------------------------
+// Systems
+
+type SystemName = "armada" | "etcd" | "noop";
+
+interface System {
+  readonly name: SystemName;
+  readonly nodes: number;
+  readonly addresses: string[];
+  readonly requests: SystemRequests;
+  /** Loading batch size (keys per transaction). */
+  readonly batch: number;
+  readonly pids: () => number[];
+  stop(): Promise<void>;
+}
+
+async function startArmada(nodes: number): Promise<System> {
+  let addresses: string[];
+  let stop: () => Promise<void>;
+  let pids: () => number[];
+  if (nodes === 1) {
+    const dir = tempDir("armada-bench-");
+    const leader = await LeaderProcess.start(dir);
+    addresses = [leader.apiAddress];
+    stop = async () => { await leader.stop("SIGTERM"); removeDir(dir); };
+    pids = () => [leader.pid];
+  } else {
+    const cluster = await TestCluster.start(nodes);
+    addresses = cluster.nodes.map((_, i) => cluster.apiAddress(i));
+    stop = () => cluster.destroy();
+    pids = () => cluster.nodes.map((node) => node?.pid ?? 0);
+  }
+  const client = new ArmadaClient(addresses[0]!);
+  try {
+    await retry(() => client.createTable(TABLE), 100);
+  } finally {
+    client.close();
+  }
+  const requests = armadaRequests(TABLE);
+  // Every member must see the table before its reads are measured.
+  await Promise.all(addresses.map((address) => verify(address, requests.rangeOne(READ_KEY, true), 20_000)));
+  return { name: "armada", nodes, addresses, requests, batch: 2000, pids, stop };
+}
+
+async function startEtcd(binary: string, nodes: number): Promise<System> {
+  const cluster = await EtcdCluster.start(binary, nodes);
+  const addresses = Array.from({ length: nodes }, (_, i) => cluster.address(i));
+  const pids = () => Array.from({ length: nodes }, (_, i) => cluster.pid(i) ?? 0);
+  return { name: "etcd", nodes, addresses, requests: etcdRequests(), batch: 2000, pids, stop: () => cluster.destroy() };
+}
+
+const NOOP_BIN = fileURLToPath(new URL("./noop-server.js", import.meta.url));
+
+async function startNoop(): Promise<System> {
+  const child: ChildProcess = spawn(process.execPath, [NOOP_BIN], { stdio: ["ignore", "pipe", "inherit"] });
+  const address = await new Promise<string>((resolve, reject) => {
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /noop listening (\S+)/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.once("exit", (code) => reject(new Error(`no-op server exited with ${code}`)));
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    process.kill(child.pid!, "SIGTERM");
+    await exited;
+  };
+  return { name: "noop", nodes: 1, addresses: [address], requests: armadaRequests(TABLE), batch: 1, pids: () => [child.pid!], stop };
 }
 
 /** Retries while a leader is being elected. */
@@ -79,21 +161,403 @@ async function retry<T>(operation: () => Promise<T>, attempts = 50): Promise<T> 
   }
 }
 
+/** Calls `call` at `address` until it answers grpc-status 0 with a message; returns the message size. */
+async function verify(address: string, call: UnaryCall, timeoutMs = 10_000): Promise<number> {
+  const client = new RawGrpcClient(address);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const result = await client.call(call.path, call.body, { timeoutMs: 5000 }).catch((error: unknown) => ({ status: -1, message: String(error), messages: 0, bytes: 0 }));
+      if (result.status === 0 && result.messages === 1) return result.bytes;
+      if (Date.now() > deadline) throw new Error(`verification of ${address}${call.path} failed: grpc-status ${result.status} ${result.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Waits (at most 30 s) until the system's processes are nearly idle, so that background work left by
+ * loading data (commits, compaction, garbage collection) does not land in the next measurement.
+ */
+async function settle(system: System): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    const before = cpuSeconds(system.pids());
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const busy = cpuSeconds(system.pids()) - before;
+    // Idle members still tick and heartbeat: allow 5% of a core per process.
+    const idle = 0.05 * system.pids().length;
+    if (busy < idle || performance.now() > deadline) {
+      if (busy >= idle) log(`${system.name}: still ${Math.round(busy * 100)}% busy after loading; measuring anyway`);
+      return;
+    }
+  }
+}
+
+/** Writes `count` keys `keyOf(i)` = `value` with multi-put transactions, a few in flight; returns keys/s. */
+async function load(system: System, count: number, keyOf: (i: number) => Buffer, value: Buffer): Promise<number> {
+  const started = performance.now();
+  const clients = system.addresses.map((address) => new RawGrpcClient(address));
+  let next = 0;
+  const worker = async (w: number) => {
+    const client = clients[w % clients.length]!;
+    while (next < count) {
+      const from = next;
+      next = Math.min(count, next + system.batch);
+      const pairs: [Buffer, Buffer][] = [];
+      for (let i = from; i < next; i++) pairs.push([keyOf(i), value]);
+      const call = system.requests.putMany(pairs);
+      await retry(() => client.ok(call.path, call.body, { timeoutMs: 60_000 }), 20);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: 4 }, (_, w) => worker(w)));
+  } finally {
+    for (const client of clients) client.close();
+  }
+  const rate = count / ((performance.now() - started) / 1000);
+  await settle(system);
+  return rate;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Measuring
+
+/** CPU seconds (user + system) used so far by the processes `pids` (Linux /proc; clock ticks of 10 ms). */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process is gone: it contributes nothing more.
+    }
+  }
+  return ticks / 100;
+}
+
+interface Row {
+  readonly workload: string;
+  readonly nodes: number;
+  readonly system: SystemName;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** IterateRange only. */
+  readonly mbPerS?: number;
+  readonly note?: string;
+  readonly requests?: number;
+  /** Server CPU time per request (all server processes, whole run including warm-up), microseconds. */
+  readonly cpuUsPerReq?: number;
+  /** 1-minute load average when the run started (other work on the machine shows here). */
+  readonly load1?: number;
+  readonly problems: string[];
+}
+
+const rows: Row[] = [];
+const loads: { system: SystemName; nodes: number; keys: number; keysPerS: number }[] = [];
+
+function log(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+function selected(options: Options, workload: string): boolean {
+  return !options.only || options.only.test(workload);
+}
+
+let workDir = "";
+
+/** Verifies the call on every target, runs h2load on all of them at once, records the row. */
+async function measure(
+  options: Options,
+  system: System,
+  workload: string,
+  call: UnaryCall,
+  extra: { rpsTotal?: number; note?: string } = {},
+): Promise<Row | null> {
+  if (!selected(options, workload)) return null;
+  let minBytes = Infinity;
+  for (const address of system.addresses) minBytes = Math.min(minBytes, await verify(address, call));
+  const perTarget = Math.max(1, Math.round(options.clients / system.addresses.length));
+  const clients = system.addresses.length === 1 ? options.clients : perTarget;
+  const totalClients = clients * system.addresses.length;
+  const specs: LoadSpec[] = system.addresses.map((address) => ({
+    address,
+    call,
+    clients,
+    streamsPerClient: options.streams,
+    ...(extra.rpsTotal ? { rpsPerClient: Math.max(1, Math.round(extra.rpsTotal / totalClients)) } : {}),
+  }));
+  const load1 = loadavg()[0]!;
+  const cpuBefore = cpuSeconds(system.pids());
+  const wallStarted = performance.now();
+  const result = await runLoad(h2loadPath, specs, workDir, options.durationS, options.warmupS);
+  const cpuUsPerReq = ((cpuSeconds(system.pids()) - cpuBefore) * 1e6) / (result.rps * ((performance.now() - wallStarted) / 1000));
+  // Pre-encoded bodies of writes produce same-sized answers except for revision varints.
+  const problems = checkCounts(result, Math.max(0, minBytes - 2), totalClients * options.streams);
+  for (const address of system.addresses) await verify(address, call);
+  return record({
+    workload, nodes: system.nodes, system: system.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests,
+    cpuUsPerReq, load1, problems, ...(extra.note ? { note: extra.note } : {}),
+  });
+}
+
+function record(row: Row): Row {
+  rows.push(row);
+  const mb = row.mbPerS !== undefined ? `  ${row.mbPerS.toFixed(1)} MB/s` : "";
+  const cpu = row.cpuUsPerReq !== undefined ? `  cpu ${row.cpuUsPerReq.toFixed(0)} µs/req` : "";
+  log(`${row.system.padEnd(6)} ${row.nodes}n  ${row.workload.padEnd(34)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms${mb}${cpu}${row.problems.length ? `  PROBLEMS: ${row.problems.join("; ")}` : ""}`);
+  return row;
+}
+
+/** The read-heavy mix: 95% linearizable 1-key Range spread over every member, 5% Put (rate-limited to that share). */
+async function measureMix(options: Options, system: System, readRps: number): Promise<void> {
+  const workload = "Mix 95% Range lin. / 5% Put";
+  if (!selected(options, workload)) return;
+  const read = system.requests.rangeOne(READ_KEY, false);
+  const write = system.requests.put(PUT_KEY, VALUE);
+  for (const address of system.addresses) await verify(address, read);
+  await verify(system.addresses[0]!, write);
+  const perTarget = Math.max(1, Math.round(options.clients / system.addresses.length));
+  const writerClients = 2;
+  const mixSpecs = (writeRps: number): LoadSpec[] => [
+    ...system.addresses.map((address) => ({ address, call: read, clients: perTarget, streamsPerClient: options.streams })),
+    { address: system.addresses[0]!, call: write, clients: writerClients, streamsPerClient: options.streams, rpsPerClient: Math.max(1, Math.ceil(writeRps / writerClients)) },
+  ];
+  // Writes are rate-limited to 5/95 of the read rate. Reads slow down once writes run beside them, so a
+  // short calibration run of the mix itself sets the write rate of the measured run.
+  const calibration = await runLoad(h2loadPath, mixSpecs((readRps * 5) / 95), workDir, 2, 0);
+  const mixReadRps = calibration.parts.slice(0, -1).reduce((total, part) => total + part.rps, 0);
+  const specs = mixSpecs((mixReadRps * 5) / 95);
+  const load1 = loadavg()[0]!;
+  const cpuBefore = cpuSeconds(system.pids());
+  const wallStarted = performance.now();
+  const result = await runLoad(h2loadPath, specs, workDir, options.durationS, options.warmupS);
+  const cpuUsPerReq = ((cpuSeconds(system.pids()) - cpuBefore) * 1e6) / (result.rps * ((performance.now() - wallStarted) / 1000));
+  const writes = result.parts[result.parts.length - 1]!.rps;
+  const share = (100 * writes) / result.rps;
+  const problems = checkCounts(result, 1, specs.reduce((n, spec) => n + spec.clients * spec.streamsPerClient, 0));
+  record({
+    workload, nodes: system.nodes, system: system.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests,
+    cpuUsPerReq, load1, problems, note: `${share.toFixed(1)}% writes`,
+  });
+}
+
+/** Streams every key under `scan/` repeatedly for the measured duration; MB/s of response messages. */
+async function measureScan(options: Options, system: System): Promise<void> {
+  const workload = `IterateRange ${SCAN_KEYS / 1000}k keys`;
+  if (!selected(options, workload)) return;
+  const client = new RawGrpcClient(system.addresses[0]!);
+  const problems: string[] = [];
+  try {
+    const scanOnce = async (check: boolean) => {
+      let keys = 0;
+      const onMessage = check
+        ? (message: Buffer) => { keys += system.name === "etcd" ? etcdRangeKeys(message).length : pb.RangeResponse.decode(message).kvs.length; }
+        : undefined;
+      let result;
+      if (system.name === "etcd") {
+        // etcd has no server stream: one Range of the whole prefix (what `etcdctl get --prefix` sends).
+        const call = system.requests.rangePrefix(SCAN_PREFIX, 0);
+        result = await client.ok(call.path, call.body, { timeoutMs: 120_000, ...(onMessage ? { onMessage } : {}) });
+      } else {
+        const body = pb.RangeRequest.encode({ table: Buffer.from(TABLE), key: SCAN_PREFIX, rangeEnd: prefixEnd(SCAN_PREFIX) }).finish();
+        result = await client.ok("/regatta.v1.KV/IterateRange", body, { timeoutMs: 120_000, ...(onMessage ? { onMessage } : {}) });
+      }
+      if (check && keys !== SCAN_KEYS) problems.push(`scan returned ${keys} keys, expected ${SCAN_KEYS}`);
+      return result.bytes;
+    };
+    await scanOnce(true);
+    let bytes = 0;
+    let scans = 0;
+    const started = performance.now();
+    while (performance.now() - started < options.durationS * 1000) {
+      bytes += await scanOnce(false);
+      scans += 1;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    record({
+      workload, nodes: system.nodes, system: system.name, rps: scans / seconds, p50Ms: (seconds * 1000) / scans, p99Ms: Number.NaN,
+      mbPerS: bytes / seconds / 1e6, problems, note: "scans/s; p50 = mean scan time; one Node client",
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Unmeasured load on every member before the first measurement: Node's JIT needs a few seconds of
+ * traffic before the serving path runs optimized code (Go's etcd needs none, and gets the same runs).
+ */
+async function warmUp(options: Options, system: System): Promise<void> {
+  const r = system.requests;
+  const seconds = Math.max(1, Math.round(options.durationS / 2));
+  for (const call of [r.rangeOne(READ_KEY, true), r.rangeOne(READ_KEY, false), r.put(PUT_KEY, VALUE)]) {
+    const specs = system.addresses.map((address) => ({ address, call, clients: Math.max(1, Math.round(options.clients / system.addresses.length)), streamsPerClient: options.streams }));
+    await runLoad(h2loadPath, specs, workDir, seconds, 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The run
+
+let h2loadPath = "";
+
+async function singleNode(options: Options, system: System): Promise<void> {
+  const r = system.requests;
+  if (system.name === "noop") {
+    await runLoad(h2loadPath, [{ address: system.addresses[0]!, call: r.rangeOne(READ_KEY, true), clients: options.clients, streamsPerClient: options.streams }], workDir, Math.max(1, Math.round(options.durationS / 2)), 0);
+    await measure(options, system, "Range serializable 1 key", r.rangeOne(READ_KEY, true));
+    return;
+  }
+  log(`${system.name}: loading ${KEYS} keys (256 B values)`);
+  loads.push({ system: system.name, nodes: 1, keys: KEYS, keysPerS: await load(system, KEYS, key, VALUE) });
+  await load(system, 1, () => CAS_KEY, VALUE);
+  await warmUp(options, system);
+  const serializable = await measure(options, system, "Range serializable 1 key", r.rangeOne(READ_KEY, true));
+  const armadaPeak = rows.find((row) => row.system === "armada" && row.nodes === 1 && row.workload === "Range serializable 1 key");
+  if (armadaPeak && serializable) {
+    await measure(options, system, "Range ser. at 50% Armada peak", r.rangeOne(READ_KEY, true), { rpsTotal: armadaPeak.rps / 2, note: `offered ${(armadaPeak.rps / 2).toFixed(0)} req/s` });
+  }
+  await measure(options, system, "Range linearizable 1 key", r.rangeOne(READ_KEY, false));
+  await measure(options, system, "Put 16 B key / 256 B value", r.put(PUT_KEY, VALUE));
+  await measure(options, system, "Txn CAS (compare value, put)", r.cas(CAS_KEY, VALUE, VALUE));
+  await measure(options, system, "Range 100 keys by prefix", r.rangePrefix(PREFIX_100, 0));
+  if (selected(options, `IterateRange ${SCAN_KEYS / 1000}k keys`)) {
+    log(`${system.name}: loading ${SCAN_KEYS} keys (256 B values)`);
+    loads.push({ system: system.name, nodes: 1, keys: SCAN_KEYS, keysPerS: await load(system, SCAN_KEYS, scanKey, VALUE) });
+    await measureScan(options, system);
+  }
+  if (options.million && selected(options, "Range serializable 1 key at 1M")) {
+    log(`${system.name}: loading ${MILLION} more keys (32 B values)`);
+    loads.push({ system: system.name, nodes: 1, keys: MILLION, keysPerS: await load(system, MILLION, bigKey, SMALL_VALUE) });
+    await measure(options, system, "Range serializable 1 key at 1M", r.rangeOne(READ_KEY, true), { note: "≥1.01M keys in the table" });
+  }
+}
+
+async function threeNodes(options: Options, system: System): Promise<void> {
+  const r = system.requests;
+  await load(system, KEYS, key, VALUE);
+  await warmUp(options, system);
+  await measure(options, system, "Range serializable 1 key", r.rangeOne(READ_KEY, true));
+  const linearizable = await measure(options, system, "Range linearizable 1 key", r.rangeOne(READ_KEY, false));
+  await measure(options, system, "Put 16 B key / 256 B value", r.put(PUT_KEY, VALUE));
+  if (linearizable) await measureMix(options, system, linearizable.rps);
+}
+
+async function withSystem(start: () => Promise<System>, body: (system: System) => Promise<void>): Promise<void> {
+  const system = await start();
+  log(`${system.name} ${system.nodes}-node up at ${system.addresses.join(", ")} (pids ${system.pids().join(", ")})`);
+  try {
+    await body(system);
+  } finally {
+    await system.stop();
+  }
+}
+
 async function main(): Promise<void> {
-  const dataDir = tempDir("armada-bench-");
-  const leader = await LeaderProcess.start(dataDir);
+  const options = parseOptions(process.argv.slice(2));
+  const tools = ensureTools(log);
+  h2loadPath = tools.h2load;
+  workDir = tempDir("armada-bench-h2load-");
+  const started = performance.now();
   try {
-    await runPhases("single-node leader", [leader.apiAddress]);
+    await withSystem(startNoop, (system) => singleNode(options, system));
+    await withSystem(() => startArmada(1), (system) => singleNode(options, system));
+    await withSystem(() => startEtcd(tools.etcd, 1), (system) => singleNode(options, system));
+    await withSystem(() => startArmada(3), (system) => threeNodes(options, system));
+    await withSystem(() => startEtcd(tools.etcd, 3), (system) => threeNodes(options, system));
   } finally {
-    await leader.stop("SIGTERM");
-    removeDir(dataDir);
+    removeDir(workDir);
   }
-  const cluster = await TestCluster.start(3);
-  try {
-    await runPhases("3-node leader cluster (clients spread over all nodes; writes on followers are forwarded)", [0, 1, 2].map((i) => cluster.apiAddress(i)));
-  } finally {
-    await cluster.destroy();
+  const seconds = (performance.now() - started) / 1000;
+  const table = renderTable(options);
+  console.log(table);
+  const targets = checkTargets();
+  console.log(targets.map((t) => `${t.met ? "MET   " : "MISSED"} ${t.target}: ${t.detail}`).join("\n"));
+  const environment = {
+    node: process.version, etcd: etcdVersion(tools.etcd), cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavgAtEnd: loadavg(),
+    durationS: options.durationS, warmupS: options.warmupS, clients: options.clients, streamsPerClient: options.streams, totalSeconds: seconds,
+  };
+  writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), environment, rows, loads, targets, table }, null, 2));
+  console.log(`\nresults: ${options.json} (${seconds.toFixed(0)} s; load average at end ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
+  if (rows.some((row) => row.problems.length > 0)) {
+    console.log("some runs had problems (see PROBLEMS above): their numbers are not comparable");
+    process.exitCode = 2;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reporting
+
+function find(system: SystemName, nodes: number, workload: string): Row | undefined {
+  return rows.find((row) => row.system === system && row.nodes === nodes && row.workload === workload);
+}
+
+function renderTable(options: Options): string {
+  const ceiling = find("noop", 1, "Range serializable 1 key");
+  const keys: [string, number][] = [];
+  for (const row of rows) if (row.system !== "noop" && !keys.some(([w, n]) => w === row.workload && n === row.nodes)) keys.push([row.workload, row.nodes]);
+  const cell = (row: Row | undefined) => {
+    if (!row) return ["-", "-", "-"];
+    const rate = row.mbPerS !== undefined ? `${row.mbPerS.toFixed(1)} MB/s` : row.rps.toFixed(0);
+    const p99 = Number.isNaN(row.p99Ms) ? "-" : row.p99Ms.toFixed(2);
+    return [rate + (row.problems.length ? " !" : ""), row.p50Ms.toFixed(2), p99];
+  };
+  const header = ["workload", "n", "Armada req/s", "p50 ms", "p99 ms", "etcd req/s", "p50 ms", "p99 ms", "A/etcd", "A/ceiling", "cpu µs/req A|etcd", "note"];
+  const lines: string[][] = [header];
+  const cpu = (row: Row | undefined) => (row?.cpuUsPerReq !== undefined ? row.cpuUsPerReq.toFixed(0) : "-");
+  if (ceiling) lines.push(["no-op gRPC server (ceiling)", "1", ...cell(ceiling), "", "", "", "", "", `${cpu(ceiling)}`, "grpc-js + api/bind, empty answer"]);
+  for (const [workload, nodes] of keys) {
+    const a = find("armada", nodes, workload);
+    const e = find("etcd", nodes, workload);
+    const value = (row: Row | undefined) => (row ? (row.mbPerS ?? row.rps) : Number.NaN);
+    const ratio = a && e ? (value(a) / value(e)).toFixed(2) : "-";
+    const toCeiling = a && ceiling && a.mbPerS === undefined && nodes === 1 ? (a.rps / ceiling.rps).toFixed(2) : "";
+    lines.push([workload, String(nodes), ...cell(a), ...cell(e), ratio, toCeiling, `${cpu(a)}|${cpu(e)}`, [a?.note, e && e.note !== a?.note ? `etcd: ${e.note}` : ""].filter(Boolean).join("; ")]);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((line) => (line[i] ?? "").length)));
+  const format = (line: string[]) => line.map((c, i) => (i === 0 || i === line.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  const rule = widths.map((w) => "-".repeat(w)).join("  ");
+  return [
+    "",
+    `Armada vs etcd on loopback, ${cpus().length} CPUs, h2load ${options.clients}×${options.streams} streams, ${options.durationS} s runs (+${options.warmupS} s warm-up)`,
+    format(header),
+    rule,
+    ...lines.slice(1).map(format),
+  ].join("\n");
+}
+
+interface TargetCheck { target: string; met: boolean; detail: string }
+
+function checkTargets(): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const ratio = (a?: Row, b?: Row) => (a && b ? a.rps / b.rps : Number.NaN);
+  const add = (target: string, value: number, threshold: number, detail: string) => {
+    if (!Number.isNaN(value)) checks.push({ target, met: value >= threshold, detail });
+  };
+  const ser = find("armada", 1, "Range serializable 1 key");
+  const serEtcd = find("etcd", 1, "Range serializable 1 key");
+  const ceiling = find("noop", 1, "Range serializable 1 key");
+  const vsEtcd = ratio(ser, serEtcd);
+  add("serializable Range 1-node ≥ 1.0× etcd", vsEtcd, 1, `${vsEtcd.toFixed(2)}×`);
+  const vsCeiling = ratio(ser, ceiling);
+  add("serializable Range 1-node ≥ 0.8× no-op ceiling", vsCeiling, 0.8, `${vsCeiling.toFixed(2)}×`);
+  for (const workload of ["Range linearizable 1 key", "Put 16 B key / 256 B value"]) {
+    const r = ratio(find("armada", 3, workload), find("etcd", 3, workload));
+    add(`${workload} 3-node ≥ 1.0× etcd`, r, 1, `${r.toFixed(2)}×`);
+  }
+  const half = find("armada", 1, "Range ser. at 50% Armada peak");
+  if (half) checks.push({ target: "serializable p99 < 1 ms at half of peak", met: half.p99Ms < 1, detail: `p99 ${half.p99Ms.toFixed(2)} ms at ${half.rps.toFixed(0)} req/s` });
+  const million = find("armada", 1, "Range serializable 1 key at 1M");
+  const flat = ratio(million, ser);
+  add("reads at 1M keys within 10% of 10k", flat, 0.9, `${flat.toFixed(2)}× (1M ${million?.rps.toFixed(0)} vs 10k ${ser?.rps.toFixed(0)} req/s)`);
+  return checks;
 }
 
 main().catch((error: unknown) => {

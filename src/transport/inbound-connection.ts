@@ -11,6 +11,7 @@ import { FrameDecoder, FrameKind, MAGIC, encodeFrame, type Frame } from "./frame
 import { checkHello, encodeAccept, encodeReason, type Hello, type LocalIdentity } from "./handshake.js";
 import { HANDSHAKE_FRAME_BYTES_MAX, type TransportTiming } from "./limits.js";
 import type { TransportLog } from "./log.js";
+import { corkForTick } from "./cork.js";
 
 /** Receives the frames of an established channel. */
 export interface ChannelHandler {
@@ -82,7 +83,9 @@ export class InboundConnection {
 
   /** Writes to the peer; returns false when the socket's buffer is above its high-water mark. */
   write(data: Uint8Array): boolean {
-    return this.#socket.destroyed ? false : this.#socket.write(data);
+    if (this.#socket.destroyed) return false;
+    corkForTick(this.#socket);
+    return this.#socket.write(data);
   }
 
   /** Sends `data` (if any) and half-closes, letting the peer read everything before it closes its side. */

@@ -24,6 +24,7 @@ import type { GroupMessage } from "./message-codec.js";
 import { PendingRequests } from "./pending-requests.js";
 import { decodeResponse, encodeRequestPrefix } from "./request-frames.js";
 import { SendQueue } from "./send-queue.js";
+import { corkForTick } from "./cork.js";
 
 /** Settings of one outbound link. */
 export interface PeerLinkOptions {
@@ -139,6 +140,7 @@ export class PeerLink {
       return Promise.reject(new TransportArgumentError(`Cannot send a request of ${payload.length} bytes: at most ${REQUEST_BODY_BYTES_MAX}`));
     }
     return this.#requests.start(timeoutMs, (requestId) => {
+      corkForTick(socket);
       socket.write(encodeFrame(FrameKind.REQUEST, Buffer.concat([encodeRequestPrefix(requestId), payload])));
     });
   }

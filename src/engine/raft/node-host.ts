@@ -39,6 +39,10 @@ export class NodeHost {
   private stopped = false;
   private rerun = false;
   private fatal: Error | null = null;
+  /** The apply of the last round, running while the next round persists. */
+  private applying: { readonly promise: Promise<([AnyGroup, SnapshotRequest] | null)[]>; done: boolean } | null = null;
+  /** Snapshots asked for by finished applies, recorded before the next log write. */
+  private readonly snapshotsToRecord: [AnyGroup, SnapshotRequest][] = [];
 
   constructor(private readonly options: NodeHostOptions) {}
 
@@ -52,6 +56,7 @@ export class NodeHost {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
     await this.running;
+    await this.applying?.promise.catch(() => undefined);
   }
 
   group(groupId: number): AnyGroup | undefined {
@@ -60,6 +65,7 @@ export class NodeHost {
 
   add(group: AnyGroup): void {
     this.groups.set(group.groupId, group);
+    group.onWork(() => this.schedule());
     this.schedule();
   }
 
@@ -115,18 +121,32 @@ export class NodeHost {
         while (!this.stopped && (await this.round()));
       } while (this.rerun && !this.stopped);
     } catch (error) {
-      this.fatal = error instanceof Error ? error : new Error(String(error));
-      this.stopped = true;
-      if (this.ticker) clearInterval(this.ticker);
-      this.options.onFatal(this.fatal);
+      this.fail(error);
     }
   }
 
-  /** One round over all groups; returns whether there was work. */
+  /** Stops the host for good after a failure that must stop the node (reported once). */
+  private fail(error: unknown): void {
+    if (this.fatal) return;
+    this.fatal = error instanceof Error ? error : new Error(String(error));
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.options.onFatal(this.fatal);
+  }
+
+  /**
+   * One round over all groups; returns whether there was work. Rounds overlap by one stage: a round
+   * persists and sends while the previous round's committed entries are still being applied, and
+   * starts its own apply only after that one finished (entries apply in log order, one round at a time).
+   */
   private async round(): Promise<boolean> {
+    for (const group of this.groups.values()) group.flushReads();
     const readies: [AnyGroup, Ready][] = [];
     for (const group of this.groups.values()) if (group.node.hasReady()) readies.push([group, group.node.ready()]);
-    if (readies.length === 0) return false;
+    if (readies.length === 0) {
+      await this.recordSnapshots();
+      return false;
+    }
     const updates: GroupUpdate[] = [];
     let mustSync = false;
     for (const [group, ready] of readies) {
@@ -136,24 +156,61 @@ export class NodeHost {
         mustSync ||= ready.mustSync || ready.snapshot !== undefined;
       }
     }
+    // A leader's appends go out before its own write, so followers persist while the leader does. What
+    // they commit reaches the state machine only through a later Ready, handed out after this write.
+    this.send(readies, "leaderAppends");
     if (updates.length > 0) await this.options.log.save(updates, mustSync);
-    this.send(readies);
-    const snapshots: [AnyGroup, SnapshotRequest][] = [];
-    await Promise.all(
-      readies.map(async ([group, ready]) => {
+    this.send(readies, "others");
+    await this.settleApply();
+    const applying = Promise.all(
+      readies.map(async ([group, ready]): Promise<[AnyGroup, SnapshotRequest] | null> => {
         const request = await group.handleReady(ready);
-        if (request) snapshots.push([group, request]);
+        return request ? [group, request] : null;
       }),
     );
+    const current = { promise: applying, done: false };
+    this.applying = current;
+    applying.then(
+      (requests) => {
+        current.done = true;
+        if (requests.some((request) => request !== null)) this.schedule();
+      },
+      (error: unknown) => this.fail(error),
+    );
     for (const [group, ready] of readies) if (this.groups.get(group.groupId) === group) group.node.advance(ready);
-    for (const [group, request] of snapshots) await this.recordSnapshot(group, request);
     return true;
   }
 
-  private send(readies: readonly [AnyGroup, Ready][]): void {
+  /** Waits for the apply in progress (if any), then records the snapshots it asked for. */
+  private async settleApply(): Promise<void> {
+    const applying = this.applying;
+    if (!applying) return;
+    const requests = await applying.promise;
+    if (this.applying === applying) this.applying = null;
+    for (const request of requests) if (request) this.snapshotsToRecord.push(request);
+    await this.recordSnapshots();
+  }
+
+  /** Records the snapshots of finished applies (between log writes, never during one). */
+  private async recordSnapshots(): Promise<void> {
+    if (this.applying) {
+      // Only an apply that already finished is settled here; a running one is settled by the next round.
+      if (!this.applying.done) return;
+      await this.settleApply();
+      return;
+    }
+    while (this.snapshotsToRecord.length > 0) {
+      const [group, request] = this.snapshotsToRecord.shift()!;
+      await this.recordSnapshot(group, request);
+    }
+  }
+
+  /** Sends the leaders' append messages of `readies`, or every other message. */
+  private send(readies: readonly [AnyGroup, Ready][], which: "leaderAppends" | "others"): void {
     const batch: GroupMessage[] = [];
     for (const [group, ready] of readies) {
       for (const message of ready.messages) {
+        if ((message.type === "append") !== (which === "leaderAppends")) continue;
         if (message.type === "snapshot" && this.streamSnapshot(group, message)) continue;
         batch.push({ groupId: group.groupId, message });
       }

@@ -44,6 +44,9 @@ export class RaftGroup<R> {
   private readonly proposals = new ProposalWaiters<R>();
   private readonly reads = new ReadWaiters();
   private readCounter = 0;
+  /** Context of the reads waiting for the next round's read index; null when none wait. */
+  private readBatch: string | null = null;
+  private requestRound: () => void = () => {};
   private lastSnapshotIndex: number;
   private stopped: Error | null = null;
   /** For metrics: proposals appended here as leader, snapshots recorded here. */
@@ -87,17 +90,35 @@ export class RaftGroup<R> {
     return this.proposals.wait(index, term, signal);
   }
 
-  /** Linearizable barrier: resolves once this node applied everything committed before the call. */
+  /**
+   * Linearizable barrier: resolves once this node applied everything committed before the call.
+   * Reads arriving before the host's next round share one Raft read index (one heartbeat round to the
+   * quorum per batch, not per read). The batch's read index is requested at the start of that round,
+   * after every read of the batch arrived, so each read still sees every write acknowledged before it.
+   */
   readIndex(signal?: AbortSignal): Promise<void> {
     this.checkRunning();
-    const context = `${this.options.nodeId}:${++this.readCounter}`;
-    const waiting = this.reads.wait(context, signal);
+    if (this.readBatch === null) this.readBatch = `${this.options.nodeId}:${++this.readCounter}`;
+    const waiting = this.reads.wait(this.readBatch, signal);
+    this.requestRound();
+    return waiting;
+  }
+
+  /** Requests the read index of the reads batched since the last call (the host calls this at the start of a round). */
+  flushReads(): void {
+    const context = this.readBatch;
+    if (context === null) return;
+    this.readBatch = null;
     try {
       this.node.readIndex(Buffer.from(context));
     } catch (error) {
       this.reads.cancel(context, asTransient(error));
     }
-    return waiting;
+  }
+
+  /** Lets the host run a round soon when this group gets work that no other input announces (reads). */
+  onWork(requestRound: () => void): void {
+    this.requestRound = requestRound;
   }
 
   /**

@@ -68,40 +68,58 @@ export class ProposalWaiters<T> {
 
 /** Linearizable reads: first waiting for the read index, then for the applied index to reach it. */
 export class ReadWaiters {
-  private readonly byContext = new Map<string, Settle<void>>();
+  /** The reads of each pending read-index request (several reads may share one request). */
+  private readonly byContext = new Map<string, Set<Settle<void>>>();
   private readonly byIndex: { index: number; waiter: Settle<void> }[] = [];
 
-  /** Registers a read with a unique context; resolves once applied ≥ its confirmed read index. */
+  /** Registers a read under `context`; resolves once applied ≥ the context's confirmed read index. */
   wait(context: string, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      let waiters = this.byContext.get(context);
+      if (!waiters) {
+        waiters = new Set();
+        this.byContext.set(context, waiters);
+      }
+      const group = waiters;
       const onAbort = () => {
-        this.byContext.delete(context);
+        group.delete(waiter);
+        if (group.size === 0 && this.byContext.get(context) === group) this.byContext.delete(context);
+        // A read already confirmed waits in byIndex; drop it there too.
+        const at = this.byIndex.findIndex((entry) => entry.waiter === waiter);
+        if (at >= 0) this.byIndex.splice(at, 1);
         reject(abortReason(signal!));
       };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
       const done = () => signal?.removeEventListener("abort", onAbort);
-      this.byContext.set(context, {
+      const waiter: Settle<void> = {
         resolve: () => { done(); resolve(); },
         reject: (error) => { done(); reject(error); },
-      });
+      };
+      if (signal?.aborted) {
+        if (group.size === 0) this.byContext.delete(context);
+        reject(abortReason(signal));
+        return;
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      group.add(waiter);
     });
   }
 
-  /** The read `context` may be served once `index` is applied. */
+  /** The reads of `context` may be served once `index` is applied. */
   confirmed(context: string, index: number, appliedIndex: number): void {
-    const waiter = this.byContext.get(context);
-    if (!waiter) return;
+    const waiters = this.byContext.get(context);
+    if (!waiters) return;
     this.byContext.delete(context);
-    if (appliedIndex >= index) waiter.resolve();
-    else this.byIndex.push({ index, waiter });
+    for (const waiter of waiters) {
+      if (appliedIndex >= index) waiter.resolve();
+      else this.byIndex.push({ index, waiter });
+    }
   }
 
-  /** Fails one read that could not be started. */
+  /** Fails the reads of a read-index request that could not be started. */
   cancel(context: string, error: Error): void {
-    const waiter = this.byContext.get(context);
+    const waiters = this.byContext.get(context);
     this.byContext.delete(context);
-    waiter?.reject(error);
+    for (const waiter of waiters ?? []) waiter.reject(error);
   }
 
   /** Releases reads whose index is now applied. */
@@ -116,7 +134,7 @@ export class ReadWaiters {
   }
 
   failAll(error: Error): void {
-    for (const waiter of this.byContext.values()) waiter.reject(error);
+    for (const waiters of this.byContext.values()) for (const waiter of waiters) waiter.reject(error);
     for (const { waiter } of this.byIndex) waiter.reject(error);
     this.byContext.clear();
     this.byIndex.length = 0;

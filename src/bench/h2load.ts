@@ -1,0 +1,179 @@
+/**
+ * Drives gRPC unary calls with h2load: one pre-encoded request body (gRPC prefix + protobuf) POSTed
+ * over h2c with `content-type: application/grpc` and `te: trailers`. Throughput and the counts come from
+ * h2load's summary, latency percentiles from its per-request log file. Several h2load processes can run
+ * at once (one per cluster member, or reads and writes of a mix); their results are merged.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { grpcFrame, type UnaryCall } from "./wire.js";
+
+/** One h2load process: where it sends what, with how many connections and streams. */
+export interface LoadSpec {
+  readonly address: string;
+  readonly call: UnaryCall;
+  readonly clients: number;
+  readonly streamsPerClient: number;
+  /** Requests per second per client (h2load --rps); unlimited when absent. */
+  readonly rpsPerClient?: number;
+}
+
+/** What one or more h2load processes measured together. */
+export interface LoadResult {
+  readonly requests: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly errored: number;
+  readonly status2xx: number;
+  /** Response DATA bytes (gRPC messages with their prefixes). */
+  readonly dataBytes: number;
+  readonly seconds: number;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Per process, in spec order (for mixes: the share of each part). */
+  readonly parts: { requests: number; rps: number }[];
+  /** HTTP statuses other than 200 in the per-request logs, with their counts ("-1": no response). */
+  readonly otherStatuses: Record<string, number>;
+}
+
+interface ParsedSummary {
+  seconds: number;
+  requests: number;
+  succeeded: number;
+  failed: number;
+  errored: number;
+  status2xx: number;
+  dataBytes: number;
+}
+
+function parseSummary(output: string): ParsedSummary {
+  const number = (pattern: RegExp) => {
+    const match = pattern.exec(output);
+    if (!match) throw new Error(`unexpected h2load output (no ${pattern}):\n${output}`);
+    return Number(match[1]);
+  };
+  const finished = /finished in ([\d.]+)(ms|s),/.exec(output);
+  if (!finished) throw new Error(`unexpected h2load output:\n${output}`);
+  return {
+    seconds: Number(finished[1]) / (finished[2] === "ms" ? 1000 : 1),
+    requests: number(/requests: \d+ total, \d+ started, (\d+) done/),
+    succeeded: number(/(\d+) succeeded/),
+    failed: number(/(\d+) failed/),
+    errored: number(/(\d+) errored/),
+    status2xx: number(/status codes: (\d+) 2xx/),
+    dataBytes: number(/headers \(space savings [^)]*\), [\d.]+[KMG]?B \((\d+)\) data/),
+  };
+}
+
+/** Durations (µs) of the requests in an h2load log file (start µs, status, duration µs per line); counts statuses other than 200. */
+function readDurations(file: string, into: number[], otherStatuses: Map<string, number>): void {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return;
+  }
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const lastTab = text.lastIndexOf("\t", end);
+    if (lastTab > start) {
+      into.push(Number(text.slice(lastTab + 1, end)));
+      const status = text.slice(text.indexOf("\t", start) + 1, lastTab);
+      if (status !== "200") otherStatuses.set(status, (otherStatuses.get(status) ?? 0) + 1);
+    }
+    start = end + 1;
+  }
+}
+
+function runOne(h2load: string, spec: LoadSpec, index: number, workDir: string, durationS: number, warmupS: number): Promise<{ summary: ParsedSummary; logFile: string }> {
+  const bodyFile = join(workDir, `body-${index}.bin`);
+  const logFile = join(workDir, `log-${index}.tsv`);
+  writeFileSync(bodyFile, grpcFrame(spec.call.body));
+  writeFileSync(logFile, "");
+  const args = [
+    "-t", "1",
+    "-c", String(spec.clients),
+    "-m", String(spec.streamsPerClient),
+    "-D", String(durationS),
+    `--warm-up-time=${warmupS}`,
+    "-d", bodyFile,
+    "-H", "content-type: application/grpc",
+    "-H", "te: trailers",
+    `--log-file=${logFile}`,
+    ...(spec.rpsPerClient ? [`--rps=${spec.rpsPerClient}`] : []),
+    `${spec.address}${spec.call.path}`,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(h2load, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on("data", (chunk: Buffer) => { output += chunk.toString(); });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code !== 0) reject(new Error(`h2load exited with ${code}:\n${output}`));
+      else {
+        try {
+          resolve({ summary: parseSummary(output), logFile });
+        } catch (error) {
+          reject(error as Error);
+        }
+      }
+    });
+  });
+}
+
+/** The value at quantile `q` of sorted `values`. */
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Runs every spec at once for `durationS` seconds (after `warmupS` unmeasured) and merges the results. */
+export async function runLoad(h2load: string, specs: readonly LoadSpec[], workDir: string, durationS: number, warmupS: number): Promise<LoadResult> {
+  const runs = await Promise.all(specs.map((spec, i) => runOne(h2load, spec, i, workDir, durationS, warmupS)));
+  const durations: number[] = [];
+  const otherStatuses = new Map<string, number>();
+  for (const run of runs) readDurations(run.logFile, durations, otherStatuses);
+  const sorted = Float64Array.from(durations).sort();
+  const sum = (pick: (s: ParsedSummary) => number) => runs.reduce((total, run) => total + pick(run.summary), 0);
+  const seconds = Math.max(...runs.map((run) => run.summary.seconds));
+  const parts = runs.map((run) => ({ requests: run.summary.requests, rps: run.summary.requests / run.summary.seconds }));
+  return {
+    requests: sum((s) => s.requests),
+    succeeded: sum((s) => s.succeeded),
+    failed: sum((s) => s.failed),
+    errored: sum((s) => s.errored),
+    status2xx: sum((s) => s.status2xx),
+    dataBytes: sum((s) => s.dataBytes),
+    seconds,
+    rps: parts.reduce((total, part) => total + part.rps, 0),
+    p50Ms: quantile(sorted, 0.5) / 1000,
+    p99Ms: quantile(sorted, 0.99) / 1000,
+    parts,
+    otherStatuses: Object.fromEntries(otherStatuses),
+  };
+}
+
+/**
+ * Checks h2load's counts: every request done, succeeded with HTTP 200, and answered with a gRPC message
+ * (a gRPC error is a trailers-only response without DATA, so fewer than `5 × requests` data bytes means
+ * some calls failed). Returns the problems found (empty when none).
+ */
+export function checkCounts(result: LoadResult, minMessageBytes: number, inFlight: number): string[] {
+  const problems: string[] = [];
+  if (result.requests === 0) problems.push("no request completed");
+  if (result.failed > 0 || result.errored > 0) problems.push(`${result.failed} failed, ${result.errored} errored`);
+  // Streams still open when the measured period ends are logged with status 0 and no response: at most
+  // one per stream in flight. Any other status, or more of those, is a problem.
+  const cutOff = result.otherStatuses["0"] ?? 0;
+  const others = Object.entries(result.otherStatuses).filter(([status]) => status !== "0");
+  if (others.length > 0 || cutOff > inFlight) problems.push(`responses that were not HTTP 200: ${JSON.stringify(result.otherStatuses)}`);
+  const answered = Math.min(result.succeeded, result.status2xx);
+  const expected = answered * (5 + minMessageBytes);
+  if (result.dataBytes < expected) problems.push(`only ${result.dataBytes} response bytes for ${answered} responses (≥ ${expected} expected): some calls answered without a message`);
+  return problems;
+}

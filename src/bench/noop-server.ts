@@ -1,0 +1,18 @@
+/**
+ * The ceiling of Armada's gRPC stack: a grpc-js server with Armada's listener options and Armada's
+ * binding layer (api/bind.ts) whose KV handlers do nothing but answer an empty response. No Armada
+ * handler can be faster than this. Run as its own process: `node dist/bench/noop-server.js`; prints
+ * `noop listening <address>` once bound, stops on SIGTERM.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { bindService, type Handler } from "../api/bind.js";
+import { KV_SERVICE } from "../proto/services.js";
+import { listen, serverOptions } from "../server/listen.js";
+
+const server = new grpc.Server(serverOptions());
+const empty = async () => ({});
+const handlers: Record<string, Handler> = { Range: empty, Put: empty, Txn: empty, DeleteRange: empty };
+bindService(server, KV_SERVICE, handlers, { defaultDeadlineMs: () => 5000 });
+const address = await listen(server, process.argv[2] ?? "http://127.0.0.1:0");
+console.log(`noop listening ${address}`);
+process.once("SIGTERM", () => server.tryShutdown(() => process.exit(0)));
