@@ -12,8 +12,25 @@ import { fileURLToPath } from "node:url";
 /** The `armada` command of this checkout. */
 export const ARMADA_BIN = fileURLToPath(new URL("../../bin/armada.js", import.meta.url));
 
+/** Ports handed out by freePort in this process: never handed out twice. */
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on loopback, never one this process handed out before: a node's ports are picked before
+ * it binds them, and a killed node's ports are free until it restarts, so the kernel could otherwise give
+ * the same port to another node in the meantime.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await kernelFreePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
 /** Asks the kernel for a free TCP port on loopback. */
-export function freePort(): Promise<number> {
+function kernelFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
