@@ -16,6 +16,7 @@ import { ArmadaClient } from "../client/index.js";
 import { SeededRandom } from "../raft/prng.js";
 import { freePort, TestCluster } from "../test-support/process.js";
 import { LinkProxy } from "./proxy.js";
+import { retry } from "../test-support/retry.js";
 
 export const FOLLOWER_FAULT_KINDS = ["replication-reset", "replication-blackhole", "kill-follower", "pause-follower", "kill-leader-node"] as const;
 export type FollowerFaultKind = (typeof FOLLOWER_FAULT_KINDS)[number];
@@ -238,17 +239,6 @@ function sameData(a: Map<string, string>, b: Map<string, string>): boolean {
   return true;
 }
 
-async function retry<T>(operation: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(100);
-    }
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

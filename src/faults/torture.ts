@@ -12,6 +12,10 @@ import { HistoryRecorder, type FinalState, type History, type Operation, type Op
 import { FAULT_KINDS, NETWORK_KINDS, Nemesis, type FaultKind } from "./nemesis.js";
 import { APPEND_PREFIX, Workload, execute, registerKeys, sleep } from "./workload.js";
 import { checkHistory, type CheckReport } from "./checker/index.js";
+import { retry as retryEvery } from "../test-support/retry.js";
+
+/** Retries every 200 ms (a harness step waiting for the cluster to settle). */
+const retry = <T>(operation: () => Promise<T>, timeoutMs: number): Promise<T> => retryEvery(operation, timeoutMs, 200);
 
 export interface TortureOptions {
   readonly seed: number;
@@ -271,17 +275,6 @@ function prefixEndString(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
-async function retry<T>(operation: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(200);
-    }
-  }
-}
 
 function summarize(history: History, report: CheckReport): TortureStats {
   const operations: Record<string, Record<Outcome, number>> = {};

@@ -9,19 +9,9 @@ import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, statSync }
 import { join } from "node:path";
 import { ArmadaClient } from "../client/index.js";
 import { TestCluster } from "../test-support/process.js";
+import { retry } from "../test-support/retry.js";
 
 /** Retries `operation` until it succeeds (transient errors while leaders are elected) or time runs out. */
-async function retry<T>(operation: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
 
 async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -7,22 +7,12 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ArmadaClient } from "../client/index.js";
 import { TestCluster } from "../test-support/process.js";
+import { retry } from "../test-support/retry.js";
 
 /** Raft tick 30 ms (set by the test harness) × 60 ticks: an election needs at least 1.8 s after the leader goes. */
 const ELECTION_TICKS = 60;
 const ELECTION_TIMEOUT_MIN_MS = 30 * ELECTION_TICKS;
 
-async function retry<T>(operation: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
 
 describe("SIGTERM of a table's leader in a 3-node cluster under write load", () => {
   let cluster: TestCluster;

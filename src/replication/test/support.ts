@@ -12,19 +12,6 @@ export const FAST_FOLLOWER_FLAGS = [
   "--replication.log-rpc-timeout=10s",
 ];
 
-/** Retries `operation` until it succeeds or time runs out (transient errors while leaders are elected). */
-export async function retry<T>(operation: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(100);
-    }
-  }
-}
-
 /** Polls `check` until it holds; fails with `what` when it does not within `timeoutMs`. */
 export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -36,13 +23,11 @@ export async function eventually(what: string, check: () => Promise<boolean>, ti
       lastError = error;
     }
     if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms${lastError ? ` (last error: ${String(lastError)})` : ""}`);
-    await sleep(50);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { retry, sleep } from "../../test-support/retry.js";
 
 /** Every key-value pair of `table` as "key=value" strings, read from the node's local replica. */
 export async function dump(client: ArmadaClient, table: string): Promise<string[]> {
