@@ -54,8 +54,6 @@ export interface TableHandle {
   readonly stateMachine: TableStateMachine;
   /** The table group's Raft log on this node, for Log/Replicate (engines without a log leave it undefined). */
   readonly log?: TableLog;
-  /** Resolves once the local replica applied leader-cluster index `index` or later (follower clusters, spec §10.3). */
-  waitLeaderIndex?(index: number, options?: WaitOptions): Promise<void>;
 }
 
 /** A table group's log entry as Log/Replicate ships it. */

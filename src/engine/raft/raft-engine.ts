@@ -529,10 +529,6 @@ class RaftTable implements TableHandle {
     readonly log: TableLog,
   ) {}
 
-  waitLeaderIndex(index: number, options: WaitOptions = {}): Promise<void> {
-    return this.engine.waitLeaderIndex(this.info.name, index, options.signal);
-  }
-
   dataSizeBytes(): number {
     try {
       return statSync(join(this.dir, LMDB_DATA_FILE)).size;
