@@ -193,17 +193,20 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
     let converged = false;
     const convergeBy = Date.now() + CONVERGENCE_TIMEOUT_MS;
     let expected: Map<string, string> = new Map();
+    let differences: string[] = [];
     while (!converged && Date.now() < convergeBy) {
       try {
         expected = await leaderData();
-        const copies = await Promise.all(followerClients.map((c) => dump(c, false)));
-        converged = copies.every((copy) => sameData(copy, expected));
-      } catch {
+        const copies = await Promise.all(followerClients.map((c) => dump(c, false).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))));
+        differences = copies.map((copy, node) => (copy instanceof Error ? `follower node ${node}: ${copy.message}` : describeDifference(node, copy, expected))).filter((text) => text !== "");
+        converged = differences.length === 0;
+      } catch (error) {
+        differences = [`leader cluster: ${error instanceof Error ? error.message : String(error)}`];
         converged = false;
       }
       if (!converged) await sleep(250);
     }
-    if (!converged) violations.push(`the follower cluster did not converge to the leader's data within ${CONVERGENCE_TIMEOUT_MS / 1000} s`);
+    if (!converged) violations.push(`the follower cluster did not converge to the leader's data within ${CONVERGENCE_TIMEOUT_MS / 1000} s: ${differences.join("; ")}`);
     for (const i of ackedItems) if (!expected.has(`item${String(i).padStart(6, "0")}`)) violations.push(`lost write: item${i} was acknowledged by the leader cluster but is missing`);
     for (const [node, j] of ackedFollowerWrites) {
       const final = Number(expected.get(`fw${node}`) ?? 0);
@@ -233,10 +236,15 @@ async function dump(client: ArmadaClient, linearizable: boolean): Promise<Map<st
   return new Map(result.kvs.map((kv) => [Buffer.from(kv.key).toString(), Buffer.from(kv.value ?? []).toString()]));
 }
 
-function sameData(a: Map<string, string>, b: Map<string, string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [key, value] of a) if (b.get(key) !== value) return false;
-  return true;
+/** "" when `copy` equals `expected`; otherwise what differs, with a few examples (for the violation report). */
+function describeDifference(node: number, copy: Map<string, string>, expected: Map<string, string>): string {
+  const missing = [...expected.keys()].filter((key) => !copy.has(key));
+  const extra = [...copy.keys()].filter((key) => !expected.has(key));
+  const changed = [...copy.keys()].filter((key) => expected.has(key) && expected.get(key) !== copy.get(key));
+  if (missing.length + extra.length + changed.length === 0) return "";
+  const sample = (keys: string[]) => keys.slice(0, 3).map((key) => `${key}=${copy.get(key) ?? "∅"}/${expected.get(key) ?? "∅"}`).join(",");
+  return `follower node ${node} holds ${copy.size} keys, the leader ${expected.size}: ${missing.length} missing [${sample(missing)}], ` +
+    `${extra.length} extra [${sample(extra)}], ${changed.length} different [${sample(changed)}] (follower/leader)`;
 }
 
 
