@@ -356,7 +356,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
         if (!(error instanceof RaftNotLeaderError)) throw asTransient(error);
         if (error.leaderId !== 0 && error.leaderId !== this.options.nodeId) {
           const forwarded = await this.forward(error.leaderId, group, data, deadline);
-          if (forwarded !== undefined) return forwarded;
+          if (forwarded !== NOT_PROPOSED) return forwarded;
         }
         await sleep(LEADER_RETRY_MS, deadline);
       }
@@ -364,22 +364,24 @@ export class RaftEngine implements Engine, NetworkHandlers {
   }
 
   /**
-   * Asks `leaderId` to propose; returns undefined when it certainly did not (not the leader any more, or the
+   * Asks `leaderId` to propose; returns NOT_PROPOSED when it certainly did not (not the leader any more, or the
    * request never left this node): try again. When the request may have reached the leader (timeout, connection
    * lost) the outcome is unknown: proposing again could apply the write twice, so that is an error instead.
+   * (A sentinel, not undefined: an apply result can be anything, and mistaking one for "not proposed" once
+   * applied a forwarded write twice.)
    */
-  private async forward<R>(leaderId: number, group: RaftGroup<R>, data: Uint8Array, signal: AbortSignal): Promise<R | undefined> {
+  private async forward<R>(leaderId: number, group: RaftGroup<R>, data: Uint8Array, signal: AbortSignal): Promise<R | typeof NOT_PROPOSED> {
     const request: ForwardRequest = { kind: "propose", groupId: group.groupId, data: Buffer.from(data).toString("base64") };
     let response: ForwardResponse;
     try {
       const bytes = await this.options.network.request(leaderId, Buffer.from(JSON.stringify(request)), LEADER_WAIT_MS);
       response = JSON.parse(Buffer.from(bytes).toString("utf8")) as ForwardResponse;
     } catch (error) {
-      if (requestNotSent(error)) return undefined;
+      if (requestNotSent(error)) return NOT_PROPOSED;
       throw new TransientError(`forwarding the proposal to leader ${leaderId} failed, outcome unknown: ${error instanceof Error ? error.message : String(error)}`);
     }
     if ("error" in response) {
-      if (response.leaderId !== undefined) return undefined;
+      if (response.leaderId !== undefined) return NOT_PROPOSED;
       throw new TransientError(`leader ${leaderId} refused the proposal: ${response.error}`);
     }
     return group.waitApplied(response.index, response.term, signal);
@@ -606,6 +608,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * Whether a NetworkPort request failed without reaching the peer's handler (see NetworkPort.request): never
  * sent, or refused before the handler ran. Anything else (timeout, lost connection) may have been acted on.
  */
+/** What `forward` returns when the leader certainly did not propose (so proposing again is safe). */
+const NOT_PROPOSED = Symbol("not proposed");
+
 function requestNotSent(error: unknown): boolean {
   const reason = (error as { reason?: unknown } | null)?.reason;
   return reason === "notConnected" || reason === "tooManyRequests" || reason === "remoteError";

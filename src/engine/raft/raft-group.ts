@@ -131,11 +131,14 @@ export class RaftGroup<R> {
       // The log now starts after the received snapshot (a table's data may have arrived ahead of it through
       // the snapshot stream): count the next local snapshot from here, or it would compact below the log's start.
       this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, ready.snapshot.metadata.index);
+      this.proposals.snapshotInstalled(ready.snapshot.metadata.index);
     }
     if (ready.committedEntries.length > 0) {
       const results = await this.stateMachine.apply(ready.committedEntries);
       for (const entry of ready.committedEntries) {
-        this.proposals.applied(entry.index, entry.term, () => results.get(entry.index) as R);
+        // No result: the state machine already held the entry (its data came with a snapshot stream).
+        const result = results.get(entry.index);
+        this.proposals.applied(entry.index, entry.term, result === undefined ? null : () => result);
       }
     }
     for (const state of ready.readStates) {

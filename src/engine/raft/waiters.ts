@@ -18,18 +18,36 @@ interface ProposalWaiter<T> extends Settle<T> {
 /** Results of recently applied entries kept for late waiters (a forwarded proposal's answer may arrive after the apply). */
 export const RECENT_RESULTS_MAX = 512;
 
+/**
+ * The entry of a waiting proposal was committed, but this node took it from a snapshot rather than applying it
+ * itself, so the entry's result (revision, previous value, transaction outcome) is not known here. The write
+ * may well have taken effect: proposing it again could apply it twice, so this is an error, never a retry.
+ */
+export class ResultUnknownError extends TransientError {
+  constructor(index: number) {
+    super(`the write at log index ${index} may have been applied, but this node caught up from a snapshot and cannot report its result; outcome unknown`);
+  }
+}
+
+/** A result, or null for an entry this node did not apply itself (it arrived inside a snapshot). */
+export type AppliedResult<T> = (() => T) | null;
+
 /** Proposal waiters keyed by log index. */
 export class ProposalWaiters<T> {
   private readonly byIndex = new Map<number, ProposalWaiter<T>>();
-  private readonly recent = new Map<number, { term: number; result: () => T }>();
+  private readonly recent = new Map<number, { term: number; result: AppliedResult<T> }>();
+  /** The newest snapshot installed here: waiters at or below it can never see their entry applied. */
+  private snapshotIndex = 0;
 
   /** Waits for the entry at `index` of `term` to be applied; resolves with its result. */
   wait(index: number, term: number, signal?: AbortSignal): Promise<T> {
     const late = this.recent.get(index);
     if (late) {
       this.recent.delete(index);
-      return late.term === term ? Promise.resolve(late.result()) : Promise.reject(new TransientError("proposal dropped by a leadership change; outcome: not applied"));
+      if (late.term !== term) return Promise.reject(new TransientError("proposal dropped by a leadership change; outcome: not applied"));
+      return late.result ? Promise.resolve(late.result()) : Promise.reject(new ResultUnknownError(index));
     }
+    if (index <= this.snapshotIndex) return Promise.reject(new ResultUnknownError(index));
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
         this.byIndex.delete(index);
@@ -46,8 +64,11 @@ export class ProposalWaiters<T> {
     });
   }
 
-  /** The entry at `index` with `term` was applied with `result`. A different term means the proposal was lost. */
-  applied(index: number, term: number, result: () => T): void {
+  /**
+   * The entry at `index` with `term` was applied with `result` (null: applied, result unknown here). A
+   * different term means the proposal was lost.
+   */
+  applied(index: number, term: number, result: AppliedResult<T>): void {
     const waiter = this.byIndex.get(index);
     if (!waiter) {
       this.recent.set(index, { term, result });
@@ -55,8 +76,23 @@ export class ProposalWaiters<T> {
       return;
     }
     this.byIndex.delete(index);
-    if (waiter.term === term) waiter.resolve(result());
-    else waiter.reject(new TransientError("proposal dropped by a leadership change; outcome: not applied"));
+    if (waiter.term !== term) waiter.reject(new TransientError("proposal dropped by a leadership change; outcome: not applied"));
+    else if (result === null) waiter.reject(new ResultUnknownError(index));
+    else waiter.resolve(result());
+  }
+
+  /**
+   * This node installed a snapshot up to `index`: entries up to there will never be applied here one by one,
+   * so their waiters learn that the outcome is unknown now instead of at their deadline.
+   */
+  snapshotInstalled(index: number): void {
+    this.snapshotIndex = Math.max(this.snapshotIndex, index);
+    for (const [at, waiter] of this.byIndex) {
+      if (at > index) continue;
+      this.byIndex.delete(at);
+      waiter.reject(new ResultUnknownError(at));
+    }
+    for (const at of this.recent.keys()) if (at <= index) this.recent.delete(at);
   }
 
   /** Fails every waiter (group stopping). */
