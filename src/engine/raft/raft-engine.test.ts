@@ -161,3 +161,50 @@ test("a node handing off leadership leaves every group it led with another leade
     await Promise.all(engines.map((engine) => engine.close()));
   }
 });
+
+test("a forwarded write that reaches the forwarding node only inside a snapshot fails as outcome unknown at once, applied once", async () => {
+  // Found by the torture suite: the forwarding node caught up by snapshot, its waiter got no result, and
+  // forwarding took that for "not proposed" and sent the write again, so the leader applied it twice.
+  const { network, engines } = cluster(3, { snapshotEntries: 20 });
+  try {
+    await Promise.all(engines.map((engine) => engine.start()));
+    await engines[0]!.createTable("t");
+    await eventually(() => engines.every((engine) => { try { engine.table("t"); return true; } catch { return false; } }));
+    await engines[0]!.table("t").propose(put("k", "0"));
+    const leaderId = engines[0]!.table("t").status().leaderId;
+    const leader = engines.find((engine) => engine.nodeId === leaderId)!;
+    const lagging = engines.find((engine) => engine.nodeId !== leaderId)!;
+    await eventually(async () => { await lagging.table("t").readIndex(); return true; });
+    const key = (name: string) => Buffer.from(name);
+    const casOnce = {
+      table: Buffer.from("t"),
+      type: pb.Command.CommandType.TXN,
+      txn: {
+        compare: [{ key: key("k"), value: Buffer.from("0") }],
+        success: [{ requestPut: { key: key("k"), value: Buffer.from("1") } }],
+        failure: [{ requestPut: { key: key("applied-twice"), value: Buffer.from("yes") } }],
+      },
+    };
+    // The lagging node hears nothing from the leader, so the entry of its forwarded write never reaches it.
+    network.deaf.add(lagging.nodeId);
+    const started = Date.now();
+    const outcome = lagging.table("t").propose(casOnce, { signal: AbortSignal.timeout(30_000) }).then(
+      () => "resolved",
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    await eventually(() => leader.table("t").stateMachine.range({ key: key("k") }).kvs[0]?.value?.toString() === "1");
+    // Enough writes for a snapshot and a compaction past the write: the lagging node can only catch up by snapshot.
+    for (let i = 0; i < 30; i++) await leader.table("t").propose(put(`after-${i}`, String(i)));
+    network.deaf.delete(lagging.nodeId);
+    assert.match(await outcome, /outcome unknown/);
+    assert.ok(Date.now() - started < 20_000, "the waiter failed when the snapshot arrived, not at its deadline");
+    await leader.table("t").propose(put("last", "1"));
+    for (const engine of [leader, lagging]) {
+      await engine.table("t").readIndex();
+      assert.equal(engine.table("t").stateMachine.range({ key: key("applied-twice") }).count, 0);
+      assert.equal(engine.table("t").stateMachine.range({ key: key("k") }).kvs[0]?.value?.toString(), "1");
+    }
+  } finally {
+    await Promise.all(engines.map((engine) => engine.close()));
+  }
+});

@@ -57,6 +57,8 @@ export class InProcessNetwork {
   readonly down = new Set<number>();
   /** How many of the next requests lose their answer: the peer's handler runs, the caller sees a lost connection. */
   loseAnswers = 0;
+  /** Nodes that receive no Raft messages or snapshots (they fall behind) but can still send and make requests. */
+  readonly deaf = new Set<number>();
 
   attach(nodeId: number, handlers: NetworkHandlers): void {
     this.handlers.set(nodeId, handlers);
@@ -69,13 +71,13 @@ export class InProcessNetwork {
       send: (batch: readonly GroupMessage[]) => {
         const byNode = new Map<number, GroupMessage[]>();
         for (const item of batch) {
-          if (!reachable(item.message.to)) continue;
+          if (!reachable(item.message.to) || this.deaf.has(item.message.to)) continue;
           byNode.set(item.message.to, [...(byNode.get(item.message.to) ?? []), item]);
         }
-        for (const [to, items] of byNode) setImmediate(() => { if (reachable(to)) this.handlers.get(to)!.onMessages(items); });
+        for (const [to, items] of byNode) setImmediate(() => { if (reachable(to) && !this.deaf.has(to)) this.handlers.get(to)!.onMessages(items); });
       },
       sendSnapshot: async (to, groupId, header, chunks) => {
-        if (!reachable(to)) throw new Error(`node ${to} unreachable`);
+        if (!reachable(to) || this.deaf.has(to)) throw new Error(`node ${to} unreachable`);
         await this.handlers.get(to)!.onSnapshot(from, groupId, header, chunks);
       },
       request: async (to, payload) => {
