@@ -57,7 +57,9 @@ interface ServerCallPrototype {
   sendMetadata: SendMetadata;
 }
 
-interface ServerInterceptorsModule {
+const PATCHED_METHODS = ["decompressMessage", "serializeMessage", "sendMessage", "sendMetadata"] as const;
+
+export interface ServerInterceptorsModule {
   BaseServerInterceptingCall: { prototype: ServerCallPrototype };
   getServerInterceptingCall: (interceptors: unknown, stream: ServerHttp2Stream, headers: Record<string, string | string[] | undefined>, ...rest: unknown[]) => unknown;
 }
@@ -79,25 +81,33 @@ let installed = false;
 export function installGrpcCompression(): void {
   if (installed) return;
   const version = (require("@grpc/grpc-js/package.json") as { version: string }).version;
-  if (!PATCHED_GRPC_JS_VERSION.test(version)) {
-    throw new Error(`grpc-compression: written for @grpc/grpc-js 1.14.x, found ${version}; review src/server/grpc-compression.ts against the new server-interceptors.js`);
-  }
   const internals = require("@grpc/grpc-js/build/src/server-interceptors.js") as Partial<ServerInterceptorsModule>;
-  const prototype = internals.BaseServerInterceptingCall?.prototype;
-  const methods = ["decompressMessage", "serializeMessage", "sendMessage", "sendMetadata"] as const;
-  const missing = [
-    ...methods.filter((name) => typeof prototype?.[name] !== "function"),
-    ...(typeof internals.getServerInterceptingCall === "function" ? [] : ["getServerInterceptingCall"]),
-  ];
-  if (missing.length > 0 || !prototype) throw new Error(`grpc-compression: @grpc/grpc-js ${version} lacks ${missing.join(", ")}`);
+  assertPatchable(version, internals);
+  const prototype = internals.BaseServerInterceptingCall.prototype;
   patchCall(prototype);
-  const getServerInterceptingCall = internals.getServerInterceptingCall!;
+  const getServerInterceptingCall = internals.getServerInterceptingCall;
   internals.getServerInterceptingCall = function (interceptors, stream, headers, ...rest) {
     const accept = headers["grpc-accept-encoding"];
     if (accept !== undefined) acceptEncodingByStream.set(stream, Array.isArray(accept) ? accept.join(",") : accept);
     return getServerInterceptingCall(interceptors, stream, headers, ...rest);
   };
   installed = true;
+}
+
+/**
+ * Refuses a grpc-js this patch was not written for: another minor release, or one without a method the
+ * patch replaces.
+ */
+export function assertPatchable(version: string, internals: Partial<ServerInterceptorsModule>): asserts internals is ServerInterceptorsModule {
+  if (!PATCHED_GRPC_JS_VERSION.test(version)) {
+    throw new Error(`grpc-compression: written for @grpc/grpc-js 1.14.x, found ${version}; review src/server/grpc-compression.ts against its server-interceptors.js`);
+  }
+  const prototype = internals.BaseServerInterceptingCall?.prototype as Partial<ServerCallPrototype> | undefined;
+  const missing = [
+    ...PATCHED_METHODS.filter((name) => typeof prototype?.[name] !== "function"),
+    ...(typeof internals.getServerInterceptingCall === "function" ? [] : ["getServerInterceptingCall"]),
+  ];
+  if (missing.length > 0) throw new Error(`grpc-compression: @grpc/grpc-js ${version} lacks ${missing.join(", ")}`);
 }
 
 /**
