@@ -195,6 +195,35 @@ describe("gRPC compression on a leader's listeners", () => {
     }
   });
 
+  test("a client cancelling a compressed stream midway leaves the node serving", async () => {
+    // Streamed messages of 4 MiB are compressed off the event loop; a cancel may land meanwhile.
+    for (const encoding of ["gzip", "zstd"]) {
+      const stream = session.request({
+        [constants.HTTP2_HEADER_METHOD]: "POST",
+        [constants.HTTP2_HEADER_PATH]: ITERATE_RANGE,
+        "content-type": "application/grpc",
+        te: "trailers",
+        "grpc-encoding": encoding,
+      });
+      const request = rangeRequest("it-", "it..");
+      const frame = Buffer.alloc(5 + request.length);
+      frame.writeUInt32BE(request.length, 1);
+      request.copy(frame, 5);
+      await new Promise<void>((resolve) => {
+        stream.once("data", () => {
+          stream.close(constants.NGHTTP2_CANCEL);
+          resolve();
+        });
+        stream.on("error", () => resolve());
+        stream.end(frame);
+      });
+    }
+    await assertHealthy();
+    const answer = await call(session, ITERATE_RANGE, rangeRequest("it-", "it.."), { encoding: "zstd" });
+    assert.equal(answer.status, 0, answer.message);
+    assert.ok(answer.messages.length >= 2);
+  });
+
   test("the response stays uncompressed when the client's grpc-accept-encoding leaves the request's encoding out", async () => {
     const answer = await call(session, RANGE, gzipSync(rangeRequest("k-gzip")), { encoding: "gzip", compressed: true, acceptEncoding: "identity" });
     assert.equal(answer.status, 0, answer.message);
