@@ -7,6 +7,7 @@ import { grpcTarget, isTlsScheme, parseListenAddress } from "../config/address.j
 import { prepareSocketPath } from "../security/socket-file.js";
 import { listenTls, type ServerTlsSettings, type TlsListener, type TlsListenerContext } from "../security/tls-listener.js";
 import { bindLimited, stopLimitedListeners, type ConnectionLimiter } from "./connection-limit.js";
+import { installGrpcCompression } from "./grpc-compression.js";
 
 /** Largest inbound message on the gRPC listeners (spec §4.7). */
 export const INBOUND_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
@@ -27,8 +28,13 @@ export interface ListenContext extends TlsListenerContext {
 /** The TLS listeners bound for each server, closed by {@link shutdown}. */
 const tlsListeners = new WeakMap<grpc.Server, TlsListener[]>();
 
-/** grpc-js options shared by Armada's listeners: explicit limits instead of library defaults. */
+/**
+ * grpc-js options shared by Armada's listeners: explicit limits instead of library defaults. Every
+ * listener is built with these, so this is also where the gzip/deflate/snappy/zstd support of the
+ * server calls is installed (grpc-compression.ts; once per process).
+ */
 export function serverOptions(extra: grpc.ServerOptions = {}): grpc.ServerOptions {
+  installGrpcCompression();
   return {
     "grpc.max_receive_message_length": INBOUND_MESSAGE_BYTES_MAX,
     "grpc.max_send_message_length": -1,
