@@ -17,6 +17,13 @@ export interface LoadSpec {
   readonly streamsPerClient: number;
   /** Requests per second per client (h2load --rps); unlimited when absent. */
   readonly rpsPerClient?: number;
+  /**
+   * An open-loop schedule instead of a closed loop: one connection sends a request every 1/rate s from
+   * `phaseMs` on, whether or not earlier ones were answered (an h2load timing script). h2load's --rps sends
+   * each client's requests in bursts that fill its streams, so it measures how long a burst queues rather
+   * than the latency of calls arriving at that rate. `clients` must be 1; no warm-up.
+   */
+  readonly schedule?: { readonly rate: number; readonly phaseMs: number };
 }
 
 /** What one or more h2load processes measured together. */
@@ -94,7 +101,7 @@ function runOne(h2load: string, spec: LoadSpec, index: number, workDir: string, 
   const logFile = join(workDir, `log-${index}.tsv`);
   writeFileSync(bodyFile, grpcFrame(spec.call.body));
   writeFileSync(logFile, "");
-  const args = [
+  const args = spec.schedule ? scheduledArgs(spec, spec.schedule, index, workDir, durationS, bodyFile, logFile) : [
     "-t", "1",
     "-c", String(spec.clients),
     "-m", String(spec.streamsPerClient),
@@ -124,6 +131,26 @@ function runOne(h2load: string, spec: LoadSpec, index: number, workDir: string, 
       }
     });
   });
+}
+
+/** h2load arguments for an open-loop schedule: a timing script of evenly spaced requests on one connection. */
+function scheduledArgs(spec: LoadSpec, schedule: { rate: number; phaseMs: number }, index: number, workDir: string, durationS: number, bodyFile: string, logFile: string): string[] {
+  const scriptFile = join(workDir, `schedule-${index}.txt`);
+  const url = `${spec.address}${spec.call.path}`;
+  const count = Math.max(1, Math.round(schedule.rate * durationS));
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) lines.push(`${(schedule.phaseMs + (i * 1000) / schedule.rate).toFixed(3)}\t${url}`);
+  writeFileSync(scriptFile, `${lines.join("\n")}\n`);
+  return [
+    "-t", "1",
+    "-c", "1",
+    "-m", String(spec.streamsPerClient),
+    `--timing-script-file=${scriptFile}`,
+    "-d", bodyFile,
+    "-H", "content-type: application/grpc",
+    "-H", "te: trailers",
+    `--log-file=${logFile}`,
+  ];
 }
 
 /** The value at quantile `q` of sorted `values`. */
