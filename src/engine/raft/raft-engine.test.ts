@@ -51,6 +51,26 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 1
   }
 }
 
+/** Starts every engine and creates table "t", waiting until it runs on all of them. */
+async function startWithTable(engines: RaftEngine[]): Promise<void> {
+  await Promise.all(engines.map((engine) => engine.start()));
+  await engines[0]!.createTable("t");
+  await eventually(() => engines.every((engine) => { try { engine.table("t"); return true; } catch { return false; } }));
+}
+
+const bytes = (text: string) => Buffer.from(text);
+
+/** Applied once: k goes from 0 to 1. Applied twice: the second run finds k = 1 and writes "applied-twice". */
+const casOnce = {
+  table: bytes("t"),
+  type: pb.Command.CommandType.TXN,
+  txn: {
+    compare: [{ key: bytes("k"), value: bytes("0") }],
+    success: [{ requestPut: { key: bytes("k"), value: bytes("1") } }],
+    failure: [{ requestPut: { key: bytes("applied-twice"), value: bytes("yes") } }],
+  },
+};
+
 test("three engines form a cluster: a table created on one node runs on all, writes from any node apply everywhere", async () => {
   // Proves metadata replication, table start on every node, proposal forwarding and linearizable reads.
   const { engines } = cluster(3);
@@ -81,9 +101,7 @@ test("when the leader is cut off, the others elect a new one and keep accepting 
   // Proves failover and snapshot catch-up (snapshots every 20 entries, 5 kept) through the engine loop.
   const { network, engines } = cluster(3, { snapshotEntries: 20 });
   try {
-    await Promise.all(engines.map((engine) => engine.start()));
-    await engines[0]!.createTable("t");
-    await eventually(() => engines.every((engine) => { try { engine.table("t"); return true; } catch { return false; } }));
+    await startWithTable(engines);
     await engines[0]!.table("t").propose(put("before", "1"));
     const leaderId = engines[0]!.table("t").status().leaderId;
     assert.ok(leaderId > 0);
@@ -105,30 +123,17 @@ test("a forwarded proposal whose answer is lost fails as outcome unknown and is 
   // applied the same transaction twice and the client got the second application's result.
   const { network, engines } = cluster(3);
   try {
-    await Promise.all(engines.map((engine) => engine.start()));
-    await engines[0]!.createTable("t");
-    await eventually(() => engines.every((engine) => { try { engine.table("t"); return true; } catch { return false; } }));
+    await startWithTable(engines);
     await engines[0]!.table("t").propose(put("k", "0"));
     const leaderId = engines[0]!.table("t").status().leaderId;
     const follower = engines.find((engine) => engine.nodeId !== leaderId)!;
-    const key = (name: string) => Buffer.from(name);
-    // Applied once: k becomes 1. Applied twice: the second run finds k = 1 and writes the marker.
-    const casOnce = {
-      table: Buffer.from("t"),
-      type: pb.Command.CommandType.TXN,
-      txn: {
-        compare: [{ key: key("k"), value: Buffer.from("0") }],
-        success: [{ requestPut: { key: key("k"), value: Buffer.from("1") } }],
-        failure: [{ requestPut: { key: key("applied-twice"), value: Buffer.from("yes") } }],
-      },
-    };
     network.loseAnswers = 1;
     await assert.rejects(follower.table("t").propose(casOnce), /outcome unknown/);
     const leader = engines.find((engine) => engine.nodeId === leaderId)!;
-    await eventually(() => leader.table("t").stateMachine.range({ key: key("k") }).kvs[0]?.value?.toString() === "1");
+    await eventually(() => leader.table("t").stateMachine.range({ key: bytes("k") }).kvs[0]?.value?.toString() === "1");
     await leader.table("t").propose(put("after", "1"));
     await leader.table("t").readIndex();
-    assert.equal(leader.table("t").stateMachine.range({ key: key("applied-twice") }).count, 0);
+    assert.equal(leader.table("t").stateMachine.range({ key: bytes("applied-twice") }).count, 0);
   } finally {
     await Promise.all(engines.map((engine) => engine.close()));
   }
@@ -167,24 +172,12 @@ test("a forwarded write that reaches the forwarding node only inside a snapshot 
   // forwarding took that for "not proposed" and sent the write again, so the leader applied it twice.
   const { network, engines } = cluster(3, { snapshotEntries: 20 });
   try {
-    await Promise.all(engines.map((engine) => engine.start()));
-    await engines[0]!.createTable("t");
-    await eventually(() => engines.every((engine) => { try { engine.table("t"); return true; } catch { return false; } }));
+    await startWithTable(engines);
     await engines[0]!.table("t").propose(put("k", "0"));
     const leaderId = engines[0]!.table("t").status().leaderId;
     const leader = engines.find((engine) => engine.nodeId === leaderId)!;
     const lagging = engines.find((engine) => engine.nodeId !== leaderId)!;
     await eventually(async () => { await lagging.table("t").readIndex(); return true; });
-    const key = (name: string) => Buffer.from(name);
-    const casOnce = {
-      table: Buffer.from("t"),
-      type: pb.Command.CommandType.TXN,
-      txn: {
-        compare: [{ key: key("k"), value: Buffer.from("0") }],
-        success: [{ requestPut: { key: key("k"), value: Buffer.from("1") } }],
-        failure: [{ requestPut: { key: key("applied-twice"), value: Buffer.from("yes") } }],
-      },
-    };
     // The lagging node hears nothing from the leader, so the entry of its forwarded write never reaches it.
     network.deaf.add(lagging.nodeId);
     const started = Date.now();
@@ -192,7 +185,7 @@ test("a forwarded write that reaches the forwarding node only inside a snapshot 
       () => "resolved",
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );
-    await eventually(() => leader.table("t").stateMachine.range({ key: key("k") }).kvs[0]?.value?.toString() === "1");
+    await eventually(() => leader.table("t").stateMachine.range({ key: bytes("k") }).kvs[0]?.value?.toString() === "1");
     // Enough writes for a snapshot and a compaction past the write: the lagging node can only catch up by snapshot.
     for (let i = 0; i < 30; i++) await leader.table("t").propose(put(`after-${i}`, String(i)));
     network.deaf.delete(lagging.nodeId);
@@ -201,8 +194,8 @@ test("a forwarded write that reaches the forwarding node only inside a snapshot 
     await leader.table("t").propose(put("last", "1"));
     for (const engine of [leader, lagging]) {
       await engine.table("t").readIndex();
-      assert.equal(engine.table("t").stateMachine.range({ key: key("applied-twice") }).count, 0);
-      assert.equal(engine.table("t").stateMachine.range({ key: key("k") }).kvs[0]?.value?.toString(), "1");
+      assert.equal(engine.table("t").stateMachine.range({ key: bytes("applied-twice") }).count, 0);
+      assert.equal(engine.table("t").stateMachine.range({ key: bytes("k") }).kvs[0]?.value?.toString(), "1");
     }
   } finally {
     await Promise.all(engines.map((engine) => engine.close()));
