@@ -187,10 +187,17 @@ export class GroupState {
     if (count > 0) this.runs.push({ firstIndex: checkpoint.offset + 1, lastIndex: checkpoint.lastIndex, location: undefined });
   }
 
+  /**
+   * Drops the cached entries in slots from … to-1. Each slot is cleared before the cache hears of it: the
+   * cache may rebuild its admission queue while entries are being released, and keeps what a group still
+   * holds; released entries that still looked held made it rebuild on every release (quadratic work).
+   */
   private release(from: number, to: number): void {
     for (let k = from; k < to; k++) {
       const entry = this.cached[k];
-      if (entry !== undefined) this.cache.release(entry);
+      if (entry === undefined) continue;
+      this.cached[k] = undefined;
+      this.cache.release(entry);
     }
   }
 }
