@@ -604,13 +604,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** What `forward` returns when the leader certainly did not propose (so proposing again is safe). */
+const NOT_PROPOSED = Symbol("not proposed");
+
 /**
  * Whether a NetworkPort request failed without reaching the peer's handler (see NetworkPort.request): never
  * sent, or refused before the handler ran. Anything else (timeout, lost connection) may have been acted on.
  */
-/** What `forward` returns when the leader certainly did not propose (so proposing again is safe). */
-const NOT_PROPOSED = Symbol("not proposed");
-
 function requestNotSent(error: unknown): boolean {
   const reason = (error as { reason?: unknown } | null)?.reason;
   return reason === "notConnected" || reason === "tooManyRequests" || reason === "remoteError";
