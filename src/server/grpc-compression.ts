@@ -87,8 +87,12 @@ export function installGrpcCompression(): void {
   patchCall(prototype);
   const getServerInterceptingCall = internals.getServerInterceptingCall;
   internals.getServerInterceptingCall = function (interceptors, stream, headers, ...rest) {
+    // Only a compressed request gets a compressed answer, so only then does the client's list matter.
+    const encoding = headers["grpc-encoding"];
     const accept = headers["grpc-accept-encoding"];
-    if (accept !== undefined) acceptEncodingByStream.set(stream, Array.isArray(accept) ? accept.join(",") : accept);
+    if (accept !== undefined && typeof encoding === "string" && MESSAGE_CODECS.has(encoding.toLowerCase())) {
+      acceptEncodingByStream.set(stream, Array.isArray(accept) ? accept.join(",") : accept);
+    }
     return getServerInterceptingCall(interceptors, stream, headers, ...rest);
   };
   installed = true;
