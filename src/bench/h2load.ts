@@ -101,19 +101,18 @@ function runOne(h2load: string, spec: LoadSpec, index: number, workDir: string, 
   const logFile = join(workDir, `log-${index}.tsv`);
   writeFileSync(bodyFile, grpcFrame(spec.call.body));
   writeFileSync(logFile, "");
-  const args = spec.schedule ? scheduledArgs(spec, spec.schedule, index, workDir, durationS, bodyFile, logFile) : [
-    "-t", "1",
-    "-c", String(spec.clients),
-    "-m", String(spec.streamsPerClient),
-    "-D", String(durationS),
-    `--warm-up-time=${warmupS}`,
-    "-d", bodyFile,
-    "-H", "content-type: application/grpc",
-    "-H", "te: trailers",
-    `--log-file=${logFile}`,
-    ...(spec.rpsPerClient ? [`--rps=${spec.rpsPerClient}`] : []),
-    `${spec.address}${spec.call.path}`,
-  ];
+  // What every run shares: one thread, the request body and headers, the per-request log.
+  const common = ["-t", "1", "-m", String(spec.streamsPerClient), "-d", bodyFile, "-H", "content-type: application/grpc", "-H", "te: trailers", `--log-file=${logFile}`];
+  const args = spec.schedule
+    ? [...common, "-c", "1", `--timing-script-file=${writeSchedule(spec, spec.schedule, index, workDir, durationS)}`]
+    : [
+      ...common,
+      "-c", String(spec.clients),
+      "-D", String(durationS),
+      `--warm-up-time=${warmupS}`,
+      ...(spec.rpsPerClient ? [`--rps=${spec.rpsPerClient}`] : []),
+      `${spec.address}${spec.call.path}`,
+    ];
   return new Promise((resolve, reject) => {
     const child = spawn(h2load, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -133,24 +132,15 @@ function runOne(h2load: string, spec: LoadSpec, index: number, workDir: string, 
   });
 }
 
-/** h2load arguments for an open-loop schedule: a timing script of evenly spaced requests on one connection. */
-function scheduledArgs(spec: LoadSpec, schedule: { rate: number; phaseMs: number }, index: number, workDir: string, durationS: number, bodyFile: string, logFile: string): string[] {
+/** Writes the timing script of an open-loop schedule (evenly spaced requests) and returns its path. */
+function writeSchedule(spec: LoadSpec, schedule: { rate: number; phaseMs: number }, index: number, workDir: string, durationS: number): string {
   const scriptFile = join(workDir, `schedule-${index}.txt`);
   const url = `${spec.address}${spec.call.path}`;
   const count = Math.max(1, Math.round(schedule.rate * durationS));
   const lines: string[] = [];
   for (let i = 0; i < count; i++) lines.push(`${(schedule.phaseMs + (i * 1000) / schedule.rate).toFixed(3)}\t${url}`);
   writeFileSync(scriptFile, `${lines.join("\n")}\n`);
-  return [
-    "-t", "1",
-    "-c", "1",
-    "-m", String(spec.streamsPerClient),
-    `--timing-script-file=${scriptFile}`,
-    "-d", bodyFile,
-    "-H", "content-type: application/grpc",
-    "-H", "te: trailers",
-    `--log-file=${logFile}`,
-  ];
+  return scriptFile;
 }
 
 /** The value at quantile `q` of sorted `values`. */
