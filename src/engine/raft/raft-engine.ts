@@ -18,6 +18,7 @@ import { MetadataGroupStateMachine, TableGroupStateMachine } from "./group-state
 import { NodeHost, type SnapshotHeader } from "./node-host.js";
 import type { GroupMessage, LogStorePort, NetworkHandlers, NetworkPort } from "./ports.js";
 import { asTransient, RaftGroup, type RaftGroupOptions } from "./raft-group.js";
+import { decodeForwardBatch, encodeForwardOutcomes, FORWARD_BATCH_TAG, ForwardBatcher, type ForwardOutcome } from "./forward-batch.js";
 import { handOffLeadership, type HandOffResult } from "./leadership.js";
 
 /** The metadata group's id (spec §8.1). */
@@ -57,6 +58,10 @@ export interface RaftEngineOptions {
   readonly onFatal: (error: Error) => void;
 }
 
+/**
+ * Requests between nodes, as JSON. (Forwarded proposals travel in binary batches, see forward-batch.ts;
+ * "propose" is the single-proposal form of earlier versions, still answered for a node not yet upgraded.)
+ */
 type ForwardRequest =
   | { kind: "propose"; groupId: number; data: string }
   | { kind: "info" }
@@ -68,7 +73,6 @@ export interface NodeInfo {
   readonly name: string;
   readonly apiAddress: string;
 }
-type ForwardResponse = { index: number; term: number } | { error: string; leaderId?: number };
 
 export class RaftEngine implements Engine, NetworkHandlers {
   private readonly host: NodeHost;
@@ -78,6 +82,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
   private catalogue!: MetadataStateMachine;
   private metadata!: RaftGroup<MetadataResult>;
   private stopSweeper: (() => void) | null = null;
+  private readonly forwarder = new ForwardBatcher((to, payload) => this.options.network.request(to, payload, LEADER_WAIT_MS));
   private closed = false;
   /** Waiters for each table's leader-cluster index, by table name (they outlive a shard switch). */
   private readonly leaderIndexWaiters = new Map<string, IndexWaiters>();
@@ -317,6 +322,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
   }
 
   async onRequest(_from: number, payload: Uint8Array): Promise<Uint8Array> {
+    if (payload[0] === FORWARD_BATCH_TAG) return encodeForwardOutcomes(this.proposeForwarded(decodeForwardBatch(payload)));
     const request = JSON.parse(Buffer.from(payload).toString("utf8")) as ForwardRequest;
     if (request.kind === "info") return Buffer.from(JSON.stringify(this.options.nodeInfo ?? { name: "", apiAddress: "" }));
     if (request.kind === "hint") {
@@ -327,18 +333,25 @@ export class RaftEngine implements Engine, NetworkHandlers {
       const table = this.tableByShard(request.groupId);
       return Buffer.from(JSON.stringify({ applied: table?.stateMachine.appliedIndex ?? 0 }));
     }
-    let response: ForwardResponse;
-    try {
-      const group = this.host.group(request.groupId);
-      if (!group) throw new TransientError(`group ${request.groupId} is not running on node ${this.options.nodeId}`);
-      const ticket = group.node.propose(Buffer.from(request.data, "base64"));
-      group.counters.proposals++;
-      this.host.schedule();
-      response = { index: ticket.index, term: ticket.term };
-    } catch (error) {
-      response = { error: error instanceof Error ? error.message : String(error), ...(error instanceof RaftNotLeaderError ? { leaderId: error.leaderId } : {}) };
-    }
-    return Buffer.from(JSON.stringify(response));
+    const [outcome] = this.proposeForwarded([{ groupId: request.groupId, data: Buffer.from(request.data, "base64") }]);
+    return Buffer.from(JSON.stringify(outcome));
+  }
+
+  /** Proposes proposals forwarded by another node, each on its own; never throws (see forward-batch.ts). */
+  private proposeForwarded(proposals: readonly { groupId: number; data: Uint8Array }[]): ForwardOutcome[] {
+    const outcomes = proposals.map(({ groupId, data }): ForwardOutcome => {
+      try {
+        const group = this.host.group(groupId);
+        if (!group) throw new TransientError(`group ${groupId} is not running on node ${this.options.nodeId}`);
+        const ticket = group.node.propose(data);
+        group.counters.proposals++;
+        return { index: ticket.index, term: ticket.term };
+      } catch (error) {
+        return { error: error instanceof Error ? error.message : String(error), ...(error instanceof RaftNotLeaderError ? { leaderId: error.leaderId } : {}) };
+      }
+    });
+    this.host.schedule();
+    return outcomes;
   }
 
   // --- proposals ------------------------------------------------------------------------------
@@ -348,18 +361,24 @@ export class RaftEngine implements Engine, NetworkHandlers {
     const deadline = signal ?? AbortSignal.timeout(LEADER_WAIT_MS);
     for (;;) {
       if (deadline.aborted) throw deadline.reason instanceof Error ? deadline.reason : new AbortedError("deadline");
-      try {
-        const waiting = group.propose(data, deadline);
-        this.host.schedule();
-        return await waiting;
-      } catch (error) {
-        if (!(error instanceof RaftNotLeaderError)) throw asTransient(error);
-        if (error.leaderId !== 0 && error.leaderId !== this.options.nodeId) {
-          const forwarded = await this.forward(error.leaderId, group, data, deadline);
-          if (forwarded !== NOT_PROPOSED) return forwarded;
+      // Only a leader proposes here. Any other node forwards to the leader it knows without trying first:
+      // a refused proposal builds (and throws) a NotLeaderError, stack trace included, on every write.
+      let leaderId = group.node.role === "leader" ? this.options.nodeId : group.node.leaderId;
+      if (leaderId === this.options.nodeId) {
+        try {
+          const waiting = group.propose(data, deadline);
+          this.host.schedule();
+          return await waiting;
+        } catch (error) {
+          if (!(error instanceof RaftNotLeaderError)) throw asTransient(error);
+          leaderId = error.leaderId;
         }
-        await sleep(LEADER_RETRY_MS, deadline);
       }
+      if (leaderId !== 0 && leaderId !== this.options.nodeId) {
+        const forwarded = await this.forward(leaderId, group, data, deadline);
+        if (forwarded !== NOT_PROPOSED) return forwarded;
+      }
+      await sleep(LEADER_RETRY_MS, deadline);
     }
   }
 
@@ -371,11 +390,11 @@ export class RaftEngine implements Engine, NetworkHandlers {
    * applied a forwarded write twice.)
    */
   private async forward<R>(leaderId: number, group: RaftGroup<R>, data: Uint8Array, signal: AbortSignal): Promise<R | typeof NOT_PROPOSED> {
-    const request: ForwardRequest = { kind: "propose", groupId: group.groupId, data: Buffer.from(data).toString("base64") };
-    let response: ForwardResponse;
+    // A stopped group refuses before the leader proposes; refusing after would report a write that applies.
+    group.checkRunning();
+    let response: ForwardOutcome;
     try {
-      const bytes = await this.options.network.request(leaderId, Buffer.from(JSON.stringify(request)), LEADER_WAIT_MS);
-      response = JSON.parse(Buffer.from(bytes).toString("utf8")) as ForwardResponse;
+      response = await this.forwarder.forward(leaderId, { groupId: group.groupId, data });
     } catch (error) {
       if (requestNotSent(error)) return NOT_PROPOSED;
       throw new TransientError(`forwarding the proposal to leader ${leaderId} failed, outcome unknown: ${error instanceof Error ? error.message : String(error)}`);

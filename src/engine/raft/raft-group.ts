@@ -172,7 +172,8 @@ export class RaftGroup<R> {
     this.reads.failAll(reason);
   }
 
-  private checkRunning(): void {
+  /** Throws the reason the group stopped, if it did. */
+  checkRunning(): void {
     if (this.stopped) throw this.stopped;
   }
 }
