@@ -6,6 +6,7 @@
 import type { Message, Ready } from "../../raft/index.js";
 import type { RaftGroup, SnapshotRequest } from "./raft-group.js";
 import type { GroupMessage, GroupUpdate, LogStorePort, NetworkPort } from "./ports.js";
+import { coalesceAppends } from "./append-coalescing.js";
 
 export interface NodeHostOptions {
   readonly nodeId: number;
@@ -156,11 +157,13 @@ export class NodeHost {
         mustSync ||= ready.mustSync || ready.snapshot !== undefined;
       }
     }
+    // One append per follower and run of entries instead of one per proposal (see append-coalescing.ts).
+    const outgoing = readies.map(([group, ready]): [AnyGroup, Message[]] => [group, coalesceAppends(ready.messages)]);
     // A leader's appends go out before its own write, so followers persist while the leader does. What
     // they commit reaches the state machine only through a later Ready, handed out after this write.
-    this.send(readies, "leaderAppends");
+    this.send(outgoing, "leaderAppends");
     if (updates.length > 0) await this.options.log.save(updates, mustSync);
-    this.send(readies, "others");
+    this.send(outgoing, "others");
     await this.settleApply();
     const applying = Promise.all(
       readies.map(async ([group, ready]): Promise<[AnyGroup, SnapshotRequest] | null> => {
@@ -205,11 +208,11 @@ export class NodeHost {
     }
   }
 
-  /** Sends the leaders' append messages of `readies`, or every other message. */
-  private send(readies: readonly [AnyGroup, Ready][], which: "leaderAppends" | "others"): void {
+  /** Sends the leaders' append messages of `outgoing`, or every other message. */
+  private send(outgoing: readonly [AnyGroup, readonly Message[]][], which: "leaderAppends" | "others"): void {
     const batch: GroupMessage[] = [];
-    for (const [group, ready] of readies) {
-      for (const message of ready.messages) {
+    for (const [group, messages] of outgoing) {
+      for (const message of messages) {
         if ((message.type === "append") !== (which === "leaderAppends")) continue;
         if (message.type === "snapshot" && this.streamSnapshot(group, message)) continue;
         batch.push({ groupId: group.groupId, message });
