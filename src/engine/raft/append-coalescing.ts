@@ -18,40 +18,56 @@ import { entryBytes, MESSAGE_BYTES_MAX_DEFAULT, type AppendMessage, type Entry, 
  */
 export function coalesceAppends(messages: readonly Message[], bytesMax = MESSAGE_BYTES_MAX_DEFAULT): Message[] {
   const out: Message[] = [];
-  /** Per peer: the position in `out` of the last message to it, when that message is an append. */
-  const lastAppend = new Map<number, { at: number; bytes: number }>();
+  /**
+   * Per peer: the run being built from the last message to it, when that message is an append. Its entries
+   * are collected in one array owned by the run (so merging n appends is linear, not quadratic) and the
+   * merged message is written back to `out` at the end.
+   */
+  const runs = new Map<number, Run>();
+  const built: Run[] = [];
   for (const message of messages) {
     if (message.type !== "append") {
-      lastAppend.delete(message.to);
+      runs.delete(message.to);
       out.push(message);
       continue;
     }
-    const previous = lastAppend.get(message.to);
     const bytes = sumBytes(message.entries);
-    if (previous !== undefined) {
-      const merged = merge(out[previous.at] as AppendMessage, message, previous.bytes + bytes, bytesMax);
-      if (merged !== null) {
-        out[previous.at] = merged;
-        previous.bytes += bytes;
-        continue;
-      }
+    const run = runs.get(message.to);
+    if (run !== undefined && continues(run, message, bytes, bytesMax)) {
+      for (const entry of message.entries) run.entries.push(entry);
+      run.commit = Math.max(run.commit, message.commit);
+      run.bytes += bytes;
+      run.merged = true;
+      continue;
     }
-    lastAppend.set(message.to, { at: out.length, bytes });
+    const started: Run = { at: out.length, first: message, entries: [...message.entries], commit: message.commit, bytes, merged: false };
+    runs.set(message.to, started);
+    built.push(started);
     out.push(message);
   }
+  for (const run of built) if (run.merged) out[run.at] = { ...run.first, entries: run.entries, commit: run.commit };
   return out;
 }
 
-/** `first` followed by `next` as one append, or null when they do not continue each other. */
-function merge(first: AppendMessage, next: AppendMessage, bytes: number, bytesMax: number): AppendMessage | null {
-  if (first.term !== next.term || first.from !== next.from) return null;
-  const last = first.entries.length > 0 ? first.entries[first.entries.length - 1]! : null;
+interface Run {
+  /** Position of the run's message in the output. */
+  readonly at: number;
+  readonly first: AppendMessage;
+  readonly entries: Entry[];
+  commit: number;
+  bytes: number;
+  merged: boolean;
+}
+
+/** Whether `next` continues `run` (same term and sender, starts after its last entry) within the byte limit. */
+function continues(run: Run, next: AppendMessage, bytes: number, bytesMax: number): boolean {
+  const first = run.first;
+  if (first.term !== next.term || first.from !== next.from) return false;
+  const last = run.entries.length > 0 ? run.entries[run.entries.length - 1]! : null;
   const lastIndex = last ? last.index : first.index;
   const lastTerm = last ? last.term : first.logTerm;
-  if (next.index !== lastIndex || next.logTerm !== lastTerm) return null;
-  if (first.entries.length > 0 && next.entries.length > 0 && bytes > bytesMax) return null;
-  const entries: readonly Entry[] = next.entries.length === 0 ? first.entries : first.entries.length === 0 ? next.entries : [...first.entries, ...next.entries];
-  return { ...first, entries, commit: Math.max(first.commit, next.commit) };
+  if (next.index !== lastIndex || next.logTerm !== lastTerm) return false;
+  return !(run.entries.length > 0 && next.entries.length > 0 && run.bytes + bytes > bytesMax);
 }
 
 function sumBytes(entries: readonly Entry[]): number {
