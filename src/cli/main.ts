@@ -7,6 +7,7 @@ import { createLogger, parseLogLevel, type Logger } from "../log/index.js";
 import { VERSION } from "../server/version.js";
 import { runLeader } from "./leader.js";
 import { securityWarnings } from "../security/warnings.js";
+import { tuneGarbageCollectorForServing } from "../server/gc-tuning.js";
 import { backupCommand } from "./backup.js";
 import { restoreCommand } from "./restore.js";
 
@@ -27,6 +28,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`unknown command "${command}" for "armada"\nRun 'armada --help' for usage.\n`);
     return 1;
   }
+  tuneGarbageCollectorForServing();
   let config: LoadedConfig;
   try {
     config = loadConfig(command, rest, process.env);
