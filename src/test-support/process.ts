@@ -65,11 +65,23 @@ export function runArmada(args: string[], options: { env?: NodeJS.ProcessEnv; ti
   });
 }
 
-/** The environment without any ARMADA_ variables of the developer's shell. */
+/** An empty HOME shared by the processes this test process starts (no $HOME/.armada config), removed at exit. */
+let sharedHome: string | null = null;
+
+function emptyHome(): string {
+  if (sharedHome === null) {
+    const home = tempDir("armada-home-");
+    sharedHome = home;
+    process.once("exit", () => removeDir(home));
+  }
+  return sharedHome;
+}
+
+/** The environment without any ARMADA_ variables of the developer's shell, with an empty HOME. */
 export function isolatedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("ARMADA_") && !key.includes(".")) env[key] = value;
-  return { ...env, HOME: tempDir("armada-home-"), ...extra };
+  return { ...env, HOME: emptyHome(), ...extra };
 }
 
 /** A running `armada leader` process. */
