@@ -7,6 +7,7 @@ import {
   encodeForwardOutcomes,
   FORWARD_BATCH_BYTES_MAX,
   ForwardBatcher,
+  LEGACY_RETRY_MS,
   type ForwardOutcome,
 } from "./forward-batch.js";
 
@@ -105,4 +106,50 @@ test("a batch that reaches the size bound is sent at once, without waiting for t
   await nextTurn();
   assert.equal(sent.length, 2);
   assert.equal(sent[1]!.groupIds.length, 1);
+});
+
+test("a node from before batching (it refuses batches) gets the proposals one by one, and only singles for a while", async () => {
+  let nowMs = 1_000;
+  const received: string[] = [];
+  // An older leader: answers the JSON single-proposal form, fails in its handler on anything else.
+  const olderLeader = async (_to: number, payload: Uint8Array): Promise<Uint8Array> => {
+    let request: { kind: string; groupId: number; data: string };
+    try {
+      request = JSON.parse(Buffer.from(payload).toString("utf8")) as typeof request;
+    } catch (error) {
+      throw Object.assign(new Error(`handler failed: ${String(error)}`), { reason: "remoteError" });
+    }
+    received.push(`${request.kind} ${request.groupId} ${Buffer.from(request.data, "base64").toString()}`);
+    return Buffer.from(JSON.stringify({ index: received.length, term: 4 }));
+  };
+  const batcher = new ForwardBatcher(olderLeader, () => nowMs);
+  const first = [batcher.forward(2, { groupId: 10, data: Buffer.from("a") }), batcher.forward(2, { groupId: 11, data: Buffer.from("b") })];
+  assert.deepEqual(await Promise.all(first), [{ index: 1, term: 4 }, { index: 2, term: 4 }]);
+  assert.deepEqual(received, ["propose 10 a", "propose 11 b"]);
+
+  // Within LEGACY_RETRY_MS no batch is tried: a batch attempt would show up as a refused request.
+  let batchesTried = 0;
+  const counting = new ForwardBatcher(async (to, payload) => {
+    if (payload[0] === 0x01) batchesTried++;
+    return olderLeader(to, payload);
+  }, () => nowMs);
+  await counting.forward(2, { groupId: 10, data: Buffer.from("c") });
+  assert.equal(batchesTried, 1);
+  nowMs += LEGACY_RETRY_MS - 1;
+  await counting.forward(2, { groupId: 10, data: Buffer.from("d") });
+  assert.equal(batchesTried, 1, "still singles");
+  nowMs += 2;
+  await counting.forward(2, { groupId: 10, data: Buffer.from("e") });
+  assert.equal(batchesTried, 2, "a batch is tried again once the period is over");
+  assert.deepEqual(received.slice(2), ["propose 10 c", "propose 10 d", "propose 10 e"]);
+});
+
+test("a failure other than a handler refusal is not retried singly: the outcome may be unknown", async () => {
+  let calls = 0;
+  const batcher = new ForwardBatcher(async () => {
+    calls++;
+    throw Object.assign(new Error("timed out"), { reason: "timeout" });
+  });
+  await assert.rejects(batcher.forward(2, { groupId: 10, data: Buffer.from("a") }), /timed out/);
+  assert.equal(calls, 1);
 });

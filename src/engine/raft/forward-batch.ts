@@ -13,6 +13,11 @@
  * The leader decodes and checks the whole batch before proposing anything: a malformed batch is refused
  * as a whole (the handler throws, nothing was proposed), and once it starts proposing it never throws, so
  * "the handler failed" always still means "nothing of this batch was proposed".
+ *
+ * Mixed versions: a node from before batching answers a batch with a handler failure (it cannot parse it).
+ * Since that means nothing was proposed, the batch's proposals are then sent one by one in the older
+ * single-proposal form (JSON, data in base64), and so is everything forwarded to that node for the next
+ * LEGACY_RETRY_MS; then a batch is tried again.
  */
 
 /** First byte of a batch request. */
@@ -21,6 +26,9 @@ export const FORWARD_BATCH_TAG = 0x01;
 export const FORWARD_BATCH_BYTES_MAX = 4 * 1024 * 1024;
 /** Most proposals in one batch (bounds the response and the leader's work per request). */
 export const FORWARD_BATCH_COUNT_MAX = 4096;
+
+/** How long a node that refused a batch is sent single proposals before a batch is tried again. */
+export const LEGACY_RETRY_MS = 60_000;
 
 const HEADER_BYTES = 5;
 const ITEM_HEADER_BYTES = 8;
@@ -81,6 +89,22 @@ export function decodeForwardOutcomes(payload: Uint8Array, expected: number): Fo
   return outcomes as ForwardOutcome[];
 }
 
+/** The single-proposal request of earlier versions. */
+export function encodeLegacyProposal({ groupId, data }: ForwardedProposal): Buffer {
+  return Buffer.from(JSON.stringify({ kind: "propose", groupId, data: Buffer.from(data).toString("base64") }));
+}
+
+function decodeLegacyOutcome(payload: Uint8Array): ForwardOutcome {
+  const outcome = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8")) as unknown;
+  if (typeof outcome !== "object" || outcome === null || Array.isArray(outcome)) throw new Error("the leader answered a forwarded proposal with a malformed response");
+  return outcome as ForwardOutcome;
+}
+
+/** Whether a request failed in the peer's handler (which, for a batch, means nothing was proposed). */
+function refusedByHandler(error: unknown): boolean {
+  return (error as { reason?: unknown } | null)?.reason === "remoteError";
+}
+
 /** Sends one request to a peer (NetworkPort.request with the timeout bound in). */
 export type SendRequest = (to: number, payload: Uint8Array) => Promise<Uint8Array>;
 
@@ -98,9 +122,14 @@ interface Waiting {
  */
 export class ForwardBatcher {
   private readonly pending = new Map<number, { waiting: Waiting[]; bytes: number }>();
+  /** Nodes that refused a batch, with the time (`now()`) until which they get single proposals. */
+  private readonly legacyUntil = new Map<number, number>();
   private scheduled = false;
 
-  constructor(private readonly send: SendRequest) {}
+  constructor(
+    private readonly send: SendRequest,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   forward(to: number, proposal: ForwardedProposal): Promise<ForwardOutcome> {
     return new Promise<ForwardOutcome>((resolve, reject) => {
@@ -131,6 +160,11 @@ export class ForwardBatcher {
   }
 
   private sendBatch(to: number, waiting: readonly Waiting[]): void {
+    const legacyUntil = this.legacyUntil.get(to);
+    if (legacyUntil !== undefined) {
+      if (this.now() < legacyUntil) return this.sendSingly(to, waiting);
+      this.legacyUntil.delete(to);
+    }
     let payload: Buffer;
     try {
       payload = encodeForwardBatch(waiting.map((w) => w.proposal));
@@ -150,8 +184,29 @@ export class ForwardBatcher {
         waiting.forEach((w, i) => w.resolve(outcomes[i]!));
       },
       (error: unknown) => {
+        if (refusedByHandler(error)) {
+          this.legacyUntil.set(to, this.now() + LEGACY_RETRY_MS);
+          this.sendSingly(to, waiting);
+          return;
+        }
         for (const w of waiting) w.reject(error);
       },
     );
+  }
+
+  /** Sends each proposal in the single-proposal form of earlier versions. */
+  private sendSingly(to: number, waiting: readonly Waiting[]): void {
+    for (const w of waiting) {
+      this.send(to, encodeLegacyProposal(w.proposal)).then((response) => {
+        let outcome: ForwardOutcome;
+        try {
+          outcome = decodeLegacyOutcome(response);
+        } catch (error) {
+          w.reject(error);
+          return;
+        }
+        w.resolve(outcome);
+      }, w.reject);
+    }
   }
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pb } from "../../proto/index.js";
+import { encodeForwardBatch } from "./forward-batch.js";
 import { RaftEngine } from "./raft-engine.js";
 import { InProcessNetwork, MemoryLogStore } from "./testkit.js";
 
@@ -134,6 +135,29 @@ test("a forwarded proposal whose answer is lost fails as outcome unknown and is 
     await leader.table("t").propose(put("after", "1"));
     await leader.table("t").readIndex();
     assert.equal(leader.table("t").stateMachine.range({ key: bytes("applied-twice") }).count, 0);
+  } finally {
+    await Promise.all(engines.map((engine) => engine.close()));
+  }
+});
+
+test("a leader answers the single-proposal form of earlier versions, and refuses a malformed batch without proposing", async () => {
+  const { engines } = cluster(3);
+  try {
+    await startWithTable(engines);
+    await engines[0]!.table("t").propose(put("k", "0"));
+    const leaderId = engines[0]!.table("t").status().leaderId;
+    const leader = engines.find((engine) => engine.nodeId === leaderId)!;
+    const shardId = leader.table("t").info.shardId;
+    const command = pb.Command.encode(put("legacy", "yes")).finish();
+    const single = JSON.stringify({ kind: "propose", groupId: shardId, data: Buffer.from(command).toString("base64") });
+    const outcome = JSON.parse(Buffer.from(await leader.onRequest(1, Buffer.from(single))).toString()) as { index: number; term: number };
+    assert.ok(outcome.index > 0 && outcome.term > 0, JSON.stringify(outcome));
+    await eventually(() => leader.table("t").stateMachine.range({ key: bytes("legacy") }).count === 1);
+
+    const batch = encodeForwardBatch([{ groupId: shardId, data: pb.Command.encode(put("cut", "off")).finish() }]);
+    await assert.rejects(leader.onRequest(1, batch.subarray(0, batch.length - 1)), /cut off/);
+    await leader.table("t").propose(put("after", "1"));
+    assert.equal(leader.table("t").stateMachine.range({ key: bytes("cut") }).count, 0);
   } finally {
     await Promise.all(engines.map((engine) => engine.close()));
   }

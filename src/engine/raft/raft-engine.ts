@@ -60,7 +60,8 @@ export interface RaftEngineOptions {
 
 /**
  * Requests between nodes, as JSON. (Forwarded proposals travel in binary batches, see forward-batch.ts;
- * "propose" is the single-proposal form of earlier versions, still answered for a node not yet upgraded.)
+ * "propose" is the single-proposal form of earlier versions, still answered for a node not yet upgraded
+ * and still sent to one that refuses batches.)
  */
 type ForwardRequest =
   | { kind: "propose"; groupId: number; data: string }
