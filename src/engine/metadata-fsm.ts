@@ -21,7 +21,7 @@ export type MetadataCommand =
   | { readonly op: "create"; readonly name: string }
   | { readonly op: "delete"; readonly name: string }
   | { readonly op: "restore-begin"; readonly name: string }
-  | { readonly op: "restore-finish"; readonly name: string; readonly shardId: number }
+  | { readonly op: "restore-finish"; readonly name: string; readonly shardId: number; readonly fence?: LeaseFence }
   | { readonly op: "restore-abort"; readonly name: string; readonly shardId: number }
   | LeaseCommand;
 
@@ -39,6 +39,21 @@ export interface TableLease {
   readonly name: string;
   readonly nodeId: number;
   readonly expiresAtMs: number;
+  /**
+   * When the holder's current tenure began: the `nowMs` of the acquire that took the lease from nobody or
+   * from another node; renewals keep it (absent in leases written by older versions until renewed).
+   */
+  readonly acquiredAtMs?: number;
+}
+
+/**
+ * One tenure of a lease: a restore fenced by it (a follower's snapshot recovery) switches the table only if
+ * that tenure is still the current one. Otherwise another node may have pulled newer data into the table
+ * meanwhile, and switching to the older snapshot would take the table back in time.
+ */
+export interface LeaseFence {
+  readonly nodeId: number;
+  readonly acquiredAtMs: number;
 }
 
 const OPS: ReadonlySet<string> = new Set(["create", "delete", "restore-begin", "restore-finish", "restore-abort", "lease-acquire", "lease-release"]);
@@ -80,7 +95,9 @@ export function decodeMetadataCommand(data: Uint8Array): MetadataCommand {
   const parsed = JSON.parse(Buffer.from(data).toString("utf8")) as MetadataCommand;
   const shardOk = !("shardId" in parsed) || Number.isSafeInteger(parsed.shardId);
   const numbersOk = ["nodeId", "nowMs", "durationMs"].every((field) => !(field in parsed) || Number.isSafeInteger((parsed as unknown as Record<string, unknown>)[field]));
-  if (!OPS.has(parsed.op) || typeof parsed.name !== "string" || !shardOk || !numbersOk) {
+  const fence = (parsed as { fence?: Partial<LeaseFence> }).fence;
+  const fenceOk = fence === undefined || (Number.isSafeInteger(fence.nodeId) && Number.isSafeInteger(fence.acquiredAtMs));
+  if (!OPS.has(parsed.op) || typeof parsed.name !== "string" || !shardOk || !numbersOk || !fenceOk) {
     throw new Error(`invalid metadata command: ${Buffer.from(data).toString("utf8").slice(0, 200)}`);
   }
   return parsed;
@@ -197,7 +214,13 @@ export class MetadataStateMachine {
     }
     if (!this.tables.has(command.name)) return { ok: false, error: "not found" };
     if (current && current.nodeId !== command.nodeId && current.expiresAtMs > command.nowMs) return { ok: false, error: "leased" };
-    const lease: TableLease = { name: command.name, nodeId: command.nodeId, expiresAtMs: command.nowMs + command.durationMs };
+    const renewal = current !== undefined && current.nodeId === command.nodeId && current.acquiredAtMs !== undefined;
+    const lease: TableLease = {
+      name: command.name,
+      nodeId: command.nodeId,
+      expiresAtMs: command.nowMs + command.durationMs,
+      acquiredAtMs: renewal ? current.acquiredAtMs : command.nowMs,
+    };
     this.leases.set(lease.name, lease);
     writes.push([LEASE_PREFIX + lease.name, JSON.stringify(lease)]);
     return { ok: true, lease };
@@ -206,7 +229,9 @@ export class MetadataStateMachine {
   /**
    * `restore-begin` allocates the next shard id and records it as the table's pending replacement (a newer
    * begin for the same table supersedes an older one, whose finish then fails). `restore-finish` points the
-   * table (created if absent) at its pending shard; `restore-abort` forgets the pending shard.
+   * table (created if absent) at its pending shard, unless it is fenced by a lease tenure that has ended
+   * ("leased"; the pending shard stays for the proposer's `restore-abort`); `restore-abort` forgets the
+   * pending shard.
    */
   private applyRestoreCommand(
     command: Extract<MetadataCommand, { op: "restore-begin" | "restore-finish" | "restore-abort" }>,
@@ -221,12 +246,19 @@ export class MetadataStateMachine {
     }
     const pending = this.restores.get(command.name);
     if (!pending || pending.shardId !== command.shardId) return { ok: false, error: "not found" };
+    if (command.op === "restore-finish" && command.fence && !this.holdsTenure(command.name, command.fence)) return { ok: false, error: "leased" };
     this.restores.delete(command.name);
     writes.push([RESTORE_PREFIX + command.name, null]);
     if (command.op === "restore-abort") return { ok: true, table: pending };
     this.tables.set(pending.name, pending);
     writes.push([TABLE_PREFIX + pending.name, JSON.stringify(pending)]);
     return { ok: true, table: pending };
+  }
+
+  /** Whether `fence` is the current tenure of table `name`'s lease (expired or not: nobody took it over). */
+  private holdsTenure(name: string, fence: LeaseFence): boolean {
+    const lease = this.leases.get(name);
+    return lease !== undefined && lease.nodeId === fence.nodeId && lease.acquiredAtMs === fence.acquiredAtMs;
   }
 
   /** The whole catalogue (small: names and ids), for a metadata-group snapshot. */

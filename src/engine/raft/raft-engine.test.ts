@@ -163,6 +163,28 @@ test("a leader answers the single-proposal form of earlier versions, and refuses
   }
 });
 
+test("a restore fenced by a lease tenure that ended does not switch the table, and its shard is dropped", async () => {
+  const { engines } = cluster(3);
+  try {
+    await startWithTable(engines);
+    await engines[0]!.table("t").propose(put("k", "newer"));
+    assert.equal(await engines[0]!.acquireLease("t", 1), true);
+    const fence = engines[0]!.leaseTenure("t")!;
+    assert.equal(fence.nodeId, engines[0]!.nodeId);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(await engines[1]!.acquireLease("t", 60_000), true, "the lease expired and another node took it");
+    const batches = async function* () {
+      yield { table: bytes("t"), type: pb.Command.CommandType.PUT_BATCH, batch: [{ key: bytes("k"), value: bytes("older") }] };
+    };
+    await assert.rejects(engines[0]!.restoreTable("t", batches(), { fence }), /fenced off/);
+    await engines[0]!.table("t").readIndex();
+    assert.equal(engines[0]!.table("t").stateMachine.range({ key: bytes("k") }).kvs[0]?.value?.toString(), "newer");
+    assert.equal(engines[0]!.table("t").info.shardId, 10001);
+  } finally {
+    await Promise.all(engines.map((engine) => engine.close()));
+  }
+});
+
 test("a node handing off leadership leaves every group it led with another leader, and writes go on", async () => {
   // Proves the graceful-shutdown hand-off: the catalogue and table groups led by one node move to other
   // voters within the timeout, with no election timeout to wait out, and the others accept writes at once.

@@ -10,7 +10,7 @@ import { TableStateMachine, type ApplyResult } from "../../fsm/index.js";
 import { pb, type armada } from "../../proto/index.js";
 import type { Engine, GroupStatus, RaftStats, TableHandle, TableInfo, TableLog, TableLogEntry, WaitOptions } from "../engine.js";
 import { AbortedError, EngineClosedError, InvalidTableNameError, LogCompactedError, TableExistsError, TableNotFoundError, TransientError } from "../errors.js";
-import { encodeMetadataCommand, MetadataStateMachine, resultTable, type MetadataCommand, type MetadataResult, type TableLease } from "../metadata-fsm.js";
+import { encodeMetadataCommand, MetadataStateMachine, resultTable, type LeaseFence, type MetadataCommand, type MetadataResult, type TableLease } from "../metadata-fsm.js";
 import { IndexWaiters } from "../index-waiters.js";
 import { tableNameProblem } from "../table-name.js";
 import { moveToTrash, startTrashSweeper } from "../trash.js";
@@ -171,7 +171,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
    * are proposed to it, then the catalogue switches the table to it. On failure the fresh shard is
    * dropped and the table stays as it was.
    */
-  async restoreTable(name: string, batches: AsyncIterable<armada.v1.ICommand>, options: WaitOptions = {}): Promise<TableInfo> {
+  async restoreTable(name: string, batches: AsyncIterable<armada.v1.ICommand>, options: WaitOptions & { fence?: LeaseFence } = {}): Promise<TableInfo> {
     const begun = await this.proposeMetadata({ op: "restore-begin", name }, options.signal);
     if (!begun.ok) throw new TransientError(`cannot allocate a shard to restore table "${name}"`);
     const shardId = resultTable(begun).shardId;
@@ -180,7 +180,10 @@ export class RaftEngine implements Engine, NetworkHandlers {
       let lastIndex = 0;
       for await (const batch of batches) lastIndex = await this.proposeRestoreBatch(table, batch, options.signal);
       await this.waitPeersApplied(shardId, lastIndex, options.signal);
-      const finished = await this.proposeMetadata({ op: "restore-finish", name, shardId }, options.signal);
+      const finished = await this.proposeMetadata({ op: "restore-finish", name, shardId, ...(options.fence ? { fence: options.fence } : {}) }, options.signal);
+      if (!finished.ok && finished.error === "leased") {
+        throw new TransientError(`restore of table "${name}" into shard ${shardId} was fenced off: the replication lease changed hands while it ran`);
+      }
       if (!finished.ok) throw new TransientError(`restore of table "${name}" into shard ${shardId} was superseded by another restore`);
       return resultTable(finished);
     } catch (error) {
@@ -274,6 +277,13 @@ export class RaftEngine implements Engine, NetworkHandlers {
   /** The lease of table `name` as this node's catalogue replica knows it. */
   lease(name: string): TableLease | undefined {
     return this.catalogue.lease(name);
+  }
+
+  /** This node's current tenure of the lease on `name`, as its catalogue replica knows it; undefined if not held. */
+  leaseTenure(name: string): LeaseFence | undefined {
+    const lease = this.catalogue.lease(name);
+    if (lease === undefined || lease.nodeId !== this.nodeId || lease.acquiredAtMs === undefined) return undefined;
+    return { nodeId: lease.nodeId, acquiredAtMs: lease.acquiredAtMs };
   }
 
   /** Tells every connected peer that this node has clients waiting for `table` to catch up (best effort). */

@@ -12,9 +12,10 @@ import { join } from "node:path";
 import type { armada } from "../../proto/index.js";
 import { restoreBatches } from "../../maintenance/restore.js";
 import type { LeaderConnection } from "./leader-connection.js";
+import type { LeaseFence } from "../../engine/metadata-fsm.js";
 
 export interface RecoveryTarget {
-  restoreTable(name: string, batches: AsyncIterable<armada.v1.ICommand>, options?: { signal?: AbortSignal }): Promise<unknown>;
+  restoreTable(name: string, batches: AsyncIterable<armada.v1.ICommand>, options?: { signal?: AbortSignal; fence?: LeaseFence }): Promise<unknown>;
 }
 
 export interface RecoveryOptions {
@@ -38,6 +39,8 @@ export async function recoverTable(
   engine: RecoveryTarget,
   options: RecoveryOptions,
   signal: AbortSignal,
+  /** The lease tenure the restore is fenced by (see LeaseFence). */
+  fence?: LeaseFence,
 ): Promise<RecoveryResult> {
   const started = performance.now();
   const dir = await mkdtemp(join(options.spoolDir ?? tmpdir(), "armada-recovery-"));
@@ -45,7 +48,7 @@ export async function recoverTable(
     const file = join(dir, "snapshot");
     const bytes = await download(leader.snapshot(name, options.snapshotTimeoutMs, signal), file, options.maxBytesPerSecond, signal);
     const framed = createReadStream(file) as AsyncIterable<Uint8Array>;
-    await engine.restoreTable(name, restoreBatches(framed, Buffer.from(name, "utf8"), options.batchBytes), { signal });
+    await engine.restoreTable(name, restoreBatches(framed, Buffer.from(name, "utf8"), options.batchBytes), { signal, ...(fence ? { fence } : {}) });
     return { bytes, durationMs: performance.now() - started };
   } finally {
     await rm(dir, { recursive: true, force: true });

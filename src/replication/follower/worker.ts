@@ -8,6 +8,7 @@ import { status as GrpcCode } from "@grpc/grpc-js";
 import { pb, toNumber } from "../../proto/index.js";
 import type { TableHandle } from "../../engine/engine.js";
 import { TableNotFoundError } from "../../engine/errors.js";
+import type { LeaseFence } from "../../engine/metadata-fsm.js";
 import { grpcCode, type LeaderConnection } from "./leader-connection.js";
 import type { ReplicationMetrics } from "./metrics.js";
 import { recoverTable, type RecoveryOptions, type RecoveryTarget } from "./recovery.js";
@@ -29,6 +30,8 @@ export interface ReplicaEngine extends RecoveryTarget {
   table(name: string): TableHandle;
   acquireLease(name: string, durationMs: number, signal?: AbortSignal): Promise<boolean>;
   releaseLease(name: string, signal?: AbortSignal): Promise<void>;
+  /** This node's current tenure of the lease on `name`; undefined when it does not hold it. */
+  leaseTenure(name: string): LeaseFence | undefined;
   /** Local clients waiting for the table to catch up (forwarded writes). */
   leaderIndexWaitersOf(name: string): number;
 }
@@ -295,10 +298,14 @@ export class TableWorker {
       await engine.releaseLease(this.name, AbortSignal.timeout(LEASE_PROPOSAL_TIMEOUT_MS)).catch(() => undefined);
       return "no-recovery-slot";
     }
-    log.info("recovering table from a leader snapshot", { table: this.name, reason });
     try {
+      // The restore switches the table only if this tenure of the lease is still the current one when it
+      // finishes: a node paused or cut off meanwhile may have lost the lease to one that pulled newer data.
+      const fence = engine.leaseTenure(this.name);
+      if (fence === undefined) throw new Error("this node does not hold the table's replication lease (yet)");
+      log.info("recovering table from a leader snapshot", { table: this.name, reason });
       const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(settings.recovery.snapshotTimeoutMs)]);
-      const result = await recoverTable(this.name, leader, engine, settings.recovery, signal);
+      const result = await recoverTable(this.name, leader, engine, settings.recovery, signal, fence);
       this.recoveryRequested = "";
       this.leaderBehindPolls = 0;
       metrics.recovered(this.name, "ok");
