@@ -58,6 +58,14 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
     else entry.failed++;
   };
   const leaders = await TestCluster.start(3, LEADER_FLAGS, { startTimeoutMs: NODE_START_TIMEOUT_MS });
+  /** What each node printed, kept across restarts, written to the output directory at the end. */
+  const nodeLogs = new Map<string, string[]>();
+  const keepLogs = (name: "leader" | "follower", cluster: TestCluster | null, node: number) => {
+    const output = cluster?.nodes[node]?.logs;
+    if (output === undefined) return;
+    const key = `${name}-node-${node}`;
+    nodeLogs.set(key, [...(nodeLogs.get(key) ?? []), output]);
+  };
   const proxy = new LinkProxy(100, 1, leaders.ports[0]!.replicationPort, random);
   const clients: ArmadaClient[] = [];
   let followers: TestCluster | null = null;
@@ -117,7 +125,7 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
         const read = await followerClients[node]!.range(TABLE, `fw${node}`).catch(() => null);
         count("follower-read-own-write", read !== null);
         const seen = read?.kvs[0] ? Number(Buffer.from(read.kvs[0].value ?? []).toString()) : 0;
-        if (read && seen < j) violations.push(`read-your-writes: node ${node} acknowledged fw${node}=${j} and then read ${seen}`);
+        if (read && seen < j) violations.push(`read-your-writes: node ${node} acknowledged fw${node}=${j} and then read ${seen} (${new Date().toISOString()})`);
       }
     };
     // One reader per follower node: the counter must never go back on a node.
@@ -128,7 +136,7 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
         count("follower-serializable-read", read !== null);
         if (read?.kvs[0]) {
           const value = Number(Buffer.from(read.kvs[0].value ?? []).toString());
-          if (value < seen) violations.push(`monotonic reads: node ${node} read counter ${seen} and then ${value}`);
+          if (value < seen) violations.push(`monotonic reads: node ${node} read counter ${seen} and then ${value} (${new Date().toISOString()})`);
           seen = Math.max(seen, value);
         }
         await sleep(20);
@@ -162,6 +170,7 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
           break;
         case "kill-follower": {
           const node = random.nextInt(3);
+          keepLogs("follower", fleet, node);
           await fleet.stopNode(node, "SIGKILL");
           await sleep(holdMs);
           await fleet.startNode(node);
@@ -178,6 +187,7 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
         }
         case "kill-leader-node": {
           const node = random.nextInt(3);
+          keepLogs("leader", leaders, node);
           await leaders.stopNode(node, "SIGKILL");
           await sleep(holdMs);
           await leaders.startNode(node);
@@ -214,6 +224,10 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
     }
   } finally {
     for (const c of clients) c.close();
+    for (const node of [0, 1, 2]) {
+      keepLogs("leader", leaders, node);
+      keepLogs("follower", followers, node);
+    }
     await proxy.close();
     await Promise.all([followers?.destroy(), leaders.destroy()]);
   }
@@ -222,6 +236,7 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
     mkdirSync(options.outDir, { recursive: true });
     writeFileSync(join(options.outDir, "follower-stats.json"), JSON.stringify({ seed: options.seed, ...result }, null, 2));
     if (violations.length > 0) writeFileSync(join(options.outDir, "follower-violations.txt"), violations.join("\n") + "\n");
+    for (const [name, outputs] of nodeLogs) writeFileSync(join(options.outDir, `${name}.log`), outputs.join("\n--- restarted ---\n"));
   }
   return result;
 }
