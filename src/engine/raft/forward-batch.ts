@@ -84,7 +84,7 @@ export function encodeForwardOutcomes(outcomes: readonly ForwardOutcome[]): Buff
 }
 
 export function decodeForwardOutcomes(payload: Uint8Array, expected: number): ForwardOutcome[] {
-  const outcomes = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8")) as unknown;
+  const outcomes = parseJson(payload);
   if (!Array.isArray(outcomes) || outcomes.length !== expected) throw new Error(`the leader answered a batch of ${expected} proposals with a malformed response`);
   return outcomes as ForwardOutcome[];
 }
@@ -95,9 +95,13 @@ export function encodeLegacyProposal({ groupId, data }: ForwardedProposal): Buff
 }
 
 function decodeLegacyOutcome(payload: Uint8Array): ForwardOutcome {
-  const outcome = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8")) as unknown;
+  const outcome = parseJson(payload);
   if (typeof outcome !== "object" || outcome === null || Array.isArray(outcome)) throw new Error("the leader answered a forwarded proposal with a malformed response");
   return outcome as ForwardOutcome;
+}
+
+function parseJson(payload: Uint8Array): unknown {
+  return JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8"));
 }
 
 /** Whether a request failed in the peer's handler (which, for a batch, means nothing was proposed). */

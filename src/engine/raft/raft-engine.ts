@@ -18,7 +18,7 @@ import { MetadataGroupStateMachine, TableGroupStateMachine } from "./group-state
 import { NodeHost, type SnapshotHeader } from "./node-host.js";
 import type { GroupMessage, LogStorePort, NetworkHandlers, NetworkPort } from "./ports.js";
 import { asTransient, RaftGroup, type RaftGroupOptions } from "./raft-group.js";
-import { decodeForwardBatch, encodeForwardOutcomes, FORWARD_BATCH_TAG, ForwardBatcher, type ForwardOutcome } from "./forward-batch.js";
+import { decodeForwardBatch, encodeForwardOutcomes, FORWARD_BATCH_TAG, ForwardBatcher, type ForwardedProposal, type ForwardOutcome } from "./forward-batch.js";
 import { handOffLeadership, type HandOffResult } from "./leadership.js";
 
 /** The metadata group's id (spec §8.1). */
@@ -349,7 +349,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
   }
 
   /** Proposes proposals forwarded by another node, each on its own; never throws (see forward-batch.ts). */
-  private proposeForwarded(proposals: readonly { groupId: number; data: Uint8Array }[]): ForwardOutcome[] {
+  private proposeForwarded(proposals: readonly ForwardedProposal[]): ForwardOutcome[] {
     const outcomes = proposals.map(({ groupId, data }): ForwardOutcome => {
       try {
         const group = this.host.group(groupId);
