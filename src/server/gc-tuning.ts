@@ -16,10 +16,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 
-let applied = false;
-
+/** Idempotent: setting the flag again changes nothing. */
 export function tuneGarbageCollectorForServing(): void {
-  if (applied) return;
   setFlagsFromString("--no-allocation-site-pretenuring");
-  applied = true;
 }
