@@ -119,8 +119,9 @@ function runOne(h2load: string, spec: LoadSpec, index: number, workDir: string, 
     child.stdout.on("data", (chunk: Buffer) => { output += chunk.toString(); });
     child.stderr.on("data", (chunk: Buffer) => { output += chunk.toString(); });
     child.on("error", reject);
-    child.on("exit", (code) => {
-      if (code !== 0) reject(new Error(`h2load exited with ${code}:\n${output}`));
+    // "close", not "exit": the process can exit before its last output (the summary) has been read.
+    child.on("close", (code, signal) => {
+      if (code !== 0) reject(new Error(`h2load exited with ${code ?? signal}:\n${output}`));
       else {
         try {
           resolve({ summary: parseSummary(output), logFile });
