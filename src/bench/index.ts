@@ -525,7 +525,7 @@ async function pairedThreeNodes(options: Options, etcdBinary: string): Promise<v
       for (const other of started) pause(other, "SIGSTOP");
       const system = await start();
       started.push(system);
-      log(`${system.name} ${system.nodes}-node up at ${system.addresses.join(", ")} (pids ${system.pids().join(", ")})`);
+      announce(system);
       await load(system, KEYS, key, VALUE);
       await warmUp(options, system);
     }
@@ -564,9 +564,13 @@ function medianRun(runs: readonly Row[]): Row {
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
+function announce(system: System): void {
+  log(`${system.name} ${system.nodes}-node up at ${system.addresses.join(", ")} (pids ${system.pids().join(", ")})`);
+}
+
 async function withSystem(start: () => Promise<System>, body: (system: System) => Promise<void>): Promise<void> {
   const system = await start();
-  log(`${system.name} ${system.nodes}-node up at ${system.addresses.join(", ")} (pids ${system.pids().join(", ")})`);
+  announce(system);
   try {
     await body(system);
   } finally {
