@@ -142,9 +142,24 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
         await sleep(20);
       }
     };
+    // A node that ends without being killed is a finding: reported with the end of its output, then restarted
+    // so that the run goes on (and convergence can still be checked).
+    const reportExitedNodes = async () => {
+      for (const [name, cluster] of [["leader", leaders], ["follower", fleet]] as const) {
+        for (let node = 0; node < cluster.nodes.length; node++) {
+          const exitStatus = cluster.nodes[node]?.exitStatus;
+          if (!exitStatus) continue;
+          const tail = cluster.nodes[node]!.logs.split("\n").slice(-15).join("\n");
+          violations.push(`${name} node ${node} ended on its own (${exitStatus}) (${new Date().toISOString()}); its last output:\n${tail}`);
+          keepLogs(name, cluster, node);
+          await cluster.startNode(node);
+        }
+      }
+    };
     const nemesis = async () => {
       while (running()) {
         try {
+          await reportExitedNodes();
           await injectOne();
         } catch (error) {
           // A node that does not come back is a finding, not a reason to stop: record it and heal.
@@ -197,18 +212,31 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
     };
     await Promise.all([leaderWriter(), ...[0, 1, 2].map(followerWriter), ...[0, 1, 2].map(reader), nemesis()]);
     proxy.heal();
+    await reportExitedNodes();
     log("faults healed; waiting for every follower node to converge");
 
-    const leaderData = async () => dump(leaderClients[0]!, true);
+    /** A linearizable dump from the first leader node that answers. */
+    const leaderData = async () => {
+      const failures: string[] = [];
+      for (const [node, leaderClient] of leaderClients.entries()) {
+        try {
+          return await dump(leaderClient, true);
+        } catch (error) {
+          failures.push(`node ${node}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      throw new Error(`no leader node answered: ${failures.join("; ")}`);
+    };
     let converged = false;
     const convergeBy = Date.now() + CONVERGENCE_TIMEOUT_MS;
-    let expected: Map<string, string> = new Map();
+    let expected: Map<string, string> | null = null;
     let differences: string[] = [];
     while (!converged && Date.now() < convergeBy) {
       try {
-        expected = await leaderData();
+        const leaderCopy = await leaderData();
+        expected = leaderCopy;
         const copies = await Promise.all(followerClients.map((c) => dump(c, false).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))));
-        differences = copies.map((copy, node) => (copy instanceof Error ? `follower node ${node}: ${copy.message}` : describeDifference(node, copy, expected))).filter((text) => text !== "");
+        differences = copies.map((copy, node) => (copy instanceof Error ? `follower node ${node}: ${copy.message}` : describeDifference(node, copy, leaderCopy))).filter((text) => text !== "");
         converged = differences.length === 0;
       } catch (error) {
         differences = [`leader cluster: ${error instanceof Error ? error.message : String(error)}`];
@@ -217,11 +245,8 @@ export async function runFollowerTorture(options: FollowerTortureOptions): Promi
       if (!converged) await sleep(250);
     }
     if (!converged) violations.push(`the follower cluster did not converge to the leader's data within ${CONVERGENCE_TIMEOUT_MS / 1000} s: ${differences.join("; ")}`);
-    for (const i of ackedItems) if (!expected.has(`item${String(i).padStart(6, "0")}`)) violations.push(`lost write: item${i} was acknowledged by the leader cluster but is missing`);
-    for (const [node, j] of ackedFollowerWrites) {
-      const final = Number(expected.get(`fw${node}`) ?? 0);
-      if (final < j) violations.push(`lost write: fw${node}=${j} was acknowledged through follower node ${node} but the leader holds ${final}`);
-    }
+    // Without the leader's data there is nothing to check acknowledged writes against; that is reported above.
+    if (expected !== null) violations.push(...lostWrites(expected, ackedItems, ackedFollowerWrites));
   } finally {
     for (const c of clients) c.close();
     for (const node of [0, 1, 2]) {
@@ -249,6 +274,17 @@ async function restartMissing(cluster: TestCluster): Promise<void> {
 async function dump(client: ArmadaClient, linearizable: boolean): Promise<Map<string, string>> {
   const result = await client.range(TABLE, "\0", { rangeEnd: "\0", linearizable, timeoutMs: 10_000 });
   return new Map(result.kvs.map((kv) => [Buffer.from(kv.key).toString(), Buffer.from(kv.value ?? []).toString()]));
+}
+
+/** The acknowledged writes that the leader's final data does not hold. */
+function lostWrites(final: Map<string, string>, ackedItems: Set<number>, ackedFollowerWrites: Map<number, number>): string[] {
+  const lost: string[] = [];
+  for (const i of ackedItems) if (!final.has(`item${String(i).padStart(6, "0")}`)) lost.push(`lost write: item${i} was acknowledged by the leader cluster but is missing`);
+  for (const [node, j] of ackedFollowerWrites) {
+    const held = Number(final.get(`fw${node}`) ?? 0);
+    if (held < j) lost.push(`lost write: fw${node}=${j} was acknowledged through follower node ${node} but the leader holds ${held}`);
+  }
+  return lost;
 }
 
 /** "" when `copy` equals `expected`; otherwise what differs, with a few examples (for the violation report). */

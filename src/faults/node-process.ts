@@ -70,13 +70,16 @@ export class NodeProcess {
     return new NodeProcess(child, launch.logFile, `--- pid ${child.pid}: ${args.slice(1).join(" ")}\n`);
   }
 
-  /** Resolves once the node logged that its API listens; rejects if it exits first or `timeoutMs` passes. */
+  /**
+   * Resolves once the node logged that its REST listener listens (the last of its listeners to open);
+   * rejects if it exits first or `timeoutMs` passes.
+   */
   ready(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (/API listening/.test(this.tail)) finish(null);
+        if (/REST listening/.test(this.tail)) finish(null);
       };
-      const onExit = () => finish(new Error(`armada exited before its API listened:\n${this.tail.slice(-4000)}`));
+      const onExit = () => finish(new Error(`armada exited before its listeners opened:\n${this.tail.slice(-4000)}`));
       const timer = setTimeout(() => finish(new Error(`armada did not start within ${timeoutMs} ms:\n${this.tail.slice(-4000)}`)), timeoutMs);
       const finish = (error: Error | null) => {
         clearTimeout(timer);

@@ -3,7 +3,7 @@
  * and stop them by PID.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,18 +15,45 @@ export const ARMADA_BIN = fileURLToPath(new URL("../../bin/armada.js", import.me
 /** Ports handed out by freePort in this process: never handed out twice. */
 const handedOut = new Set<number>();
 
+/** [lowest, highest) port freePort picks from: 10000 up to the start of the ephemeral range; null if there is no room. */
+const PICKABLE_PORTS = ((): [number, number] | null => {
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || ephemeralLow;
+  } catch {
+    // Not Linux: 32768 is below the IANA ephemeral range (49152 up) that other systems use.
+  }
+  return ephemeralLow >= 12000 ? [10000, ephemeralLow] : null;
+})();
+
 /**
  * A free TCP port on loopback, never one this process handed out before: a node's ports are picked before
- * it binds them, and a killed node's ports are free until it restarts, so the kernel could otherwise give
- * the same port to another node in the meantime.
+ * it binds them, and a killed node's ports are free until it restarts, so another node could otherwise
+ * take the same port in the meantime.
+ *
+ * The port lies below the kernel's ephemeral range (ip_local_port_range). A port from that range is what
+ * `connect()` hands out as the local end of outgoing connections: while a killed node is down, one of the
+ * hundreds of connections a test makes can take the node's port, and the node's restart then fails with
+ * EADDRINUSE (or, for a port bound after the API's, the node exits after it was reported started).
  */
 export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await kernelFreePort();
-    if (handedOut.has(port)) continue;
+  for (let attempt = 0; ; attempt++) {
+    // A random port, so that test processes running side by side rarely try the same one; the kernel
+    // picks (from the ephemeral range) only when there is no room below it or that room seems full.
+    const port = PICKABLE_PORTS && attempt < 1000 ? PICKABLE_PORTS[0] + Math.floor(Math.random() * (PICKABLE_PORTS[1] - PICKABLE_PORTS[0])) : await kernelFreePort();
+    if (handedOut.has(port) || !(await canBind(port))) continue;
     handedOut.add(port);
     return port;
   }
+}
+
+/** Whether a listener can bind `port` on loopback right now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
 
 /** Asks the kernel for a free TCP port on loopback. */
@@ -107,6 +134,13 @@ export class LeaderProcess {
     return this.child.pid!;
   }
 
+  /** How the process ended ("exit code 1", "signal SIGKILL"), or null while it runs. */
+  get exitStatus(): string | null {
+    if (this.child.exitCode !== null) return `exit code ${this.child.exitCode}`;
+    if (this.child.signalCode !== null) return `signal ${this.child.signalCode}`;
+    return null;
+  }
+
   /**
    * Starts a single-node leader on free loopback ports with its data under `dataDir`, and waits until
    * its API answers connections. `restAddress` is where its REST listener (metrics, health) binds.
@@ -142,7 +176,8 @@ export class LeaderProcess {
     const leader = new LeaderProcess(child, apiAddress, dataDir, restAddress);
     leader.maintenanceAddress = maintenanceAddress;
     leader.replicationAddress = replicationAddress;
-    if (options.waitForApi !== false) await leader.waitForLog(/API listening/, options.startTimeoutMs ?? 20_000);
+    // The REST listener is the last one a node opens: a node that logged it has all its listeners.
+    if (options.waitForApi !== false) await leader.waitForLog(/REST listening/, options.startTimeoutMs ?? 20_000);
     return leader;
   }
 
