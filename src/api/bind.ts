@@ -5,9 +5,9 @@
  * becomes INVALID_ARGUMENT instead of grpc-js's INTERNAL), and gives each call an AbortSignal.
  */
 import * as grpc from "@grpc/grpc-js";
-import type { EventEmitter } from "node:events";
 import type { MethodSpec, ServiceSpec } from "../proto/services.js";
 import { AbortedError } from "../engine/errors.js";
+import { registerFastUnary, type FastUnaryCall } from "./fast-unary.js";
 import { Code, invalidArgument, isUnexpected, StatusError, toStatusError } from "./status.js";
 
 /** What a handler knows about its call. */
@@ -76,7 +76,7 @@ export function bindService(
       const path = `/${serviceName}/${name}`;
       definition[name] = methodDefinition(path, method);
       const observer = options.observer?.method(serviceName, name, method.kind) ?? NO_OBSERVER;
-      implementation[name] = adapt(path, method, handler, options, observer);
+      implementation[name] = adapt(server, path, method, handler, options, observer);
     }
     server.addService(definition as grpc.ServiceDefinition, implementation);
   }
@@ -88,21 +88,37 @@ function methodDefinition(path: string, method: MethodSpec): grpc.MethodDefiniti
     requestStream: method.kind === "clientStream",
     responseStream: method.kind === "serverStream",
     requestSerialize: (value: object) => asBuffer(method.request.encode(value).finish()),
-    requestDeserialize: (bytes: Buffer) => {
-      try {
-        return method.request.decode(bytes);
-      } catch (error) {
-        return new UndecodableRequest(error instanceof Error ? error.message : String(error));
-      }
-    },
+    requestDeserialize: (bytes: Buffer) => decodeRequest(method, bytes),
     responseSerialize: (value: object) => asBuffer(method.response.encode(value).finish()),
     responseDeserialize: (bytes: Buffer) => method.response.decode(bytes),
   };
 }
 
+/** The request, or an UndecodableRequest (answered INVALID_ARGUMENT instead of grpc-js's INTERNAL). */
+function decodeRequest(method: MethodSpec, bytes: Uint8Array): object {
+  try {
+    return method.request.decode(bytes);
+  } catch (error) {
+    return new UndecodableRequest(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** The encoded bytes as a Buffer without copying them (protobufjs already returns a Buffer on Node). */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * What a call context reads of a call: grpc-js's server calls have it, and so has the fast unary path's
+ * call (fast-unary.ts).
+ */
+interface CallSource {
+  readonly metadata: grpc.Metadata;
+  readonly cancelled: boolean;
+  getDeadline(): grpc.Deadline;
+  getPeer(): string;
+  on(event: "cancelled", listener: () => void): unknown;
+  removeListener(event: "cancelled", listener: () => void): unknown;
 }
 
 type AnyCall = grpc.ServerUnaryCall<object, object> | grpc.ServerWritableStream<object, object> | grpc.ServerReadableStream<object, object>;
@@ -115,8 +131,7 @@ type AnyCall = grpc.ServerUnaryCall<object, object> | grpc.ServerWritableStream<
  */
 class LazyCallContext implements CallContext {
   readonly method: string;
-  readonly metadata: grpc.Metadata;
-  readonly #call: AnyCall;
+  readonly #call: CallSource;
   /** `Date.now()` at which the deadline passes; undefined = no deadline. */
   readonly #deadlineAtMs: number | undefined;
   #controller: AbortController | null = null;
@@ -125,9 +140,8 @@ class LazyCallContext implements CallContext {
   #trailers: grpc.Metadata | null = null;
   #disposed = false;
 
-  constructor(path: string, call: AnyCall, defaultDeadlineMs: number | undefined) {
+  constructor(path: string, call: CallSource, defaultDeadlineMs: number | undefined) {
     this.method = path;
-    this.metadata = call.metadata;
     this.#call = call;
     const deadline = call.getDeadline();
     const clientDeadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
@@ -145,11 +159,15 @@ class LazyCallContext implements CallContext {
       return controller.signal;
     }
     this.#onCancel = () => controller.abort(new AbortedError("cancelled"));
-    (this.#call as unknown as EventEmitter).on("cancelled", this.#onCancel);
+    this.#call.on("cancelled", this.#onCancel);
     if (this.#deadlineAtMs !== undefined) {
       this.#timer = setTimeout(() => controller.abort(new AbortedError("deadline")), Math.max(0, this.#deadlineAtMs - Date.now()));
     }
     return controller.signal;
+  }
+
+  get metadata(): grpc.Metadata {
+    return this.#call.metadata;
   }
 
   get peer(): string {
@@ -163,7 +181,7 @@ class LazyCallContext implements CallContext {
   dispose(): void {
     this.#disposed = true;
     if (this.#timer) clearTimeout(this.#timer);
-    if (this.#onCancel) (this.#call as unknown as EventEmitter).removeListener("cancelled", this.#onCancel);
+    if (this.#onCancel) this.#call.removeListener("cancelled", this.#onCancel);
   }
 }
 
@@ -178,42 +196,46 @@ function statusObject(error: unknown, path: string, options: BindOptions): Parti
   return { code: status.code, details: status.details, metadata: new grpc.Metadata() };
 }
 
-function adapt(path: string, method: MethodSpec, handler: Handler, options: BindOptions, observer: MethodObserver): grpc.UntypedHandleCall {
+function adapt(server: grpc.Server, path: string, method: MethodSpec, handler: Handler, options: BindOptions, observer: MethodObserver): grpc.UntypedHandleCall {
   const deadlineMs = options.defaultDeadlineMs?.(path.slice(path.lastIndexOf("/") + 1));
   switch (method.kind) {
-    case "unary":
-      return (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
+    case "unary": {
+      const run = (call: CallSource, request: object, answer: UnaryAnswer) => {
         const startedAtMs = performance.now();
         observer.started();
         observer.messageReceived();
         const context = new LazyCallContext(path, call, deadlineMs);
-        let answer: Promise<object>;
+        let response: Promise<object>;
         try {
           options.intercept?.(context);
-          answer = (handler as UnaryHandler)(checkedRequest(call.request) as never, context);
+          response = (handler as UnaryHandler)(checkedRequest(request) as never, context);
         } catch (error) {
-          answer = Promise.reject(error);
+          response = Promise.reject(error);
         }
         // One reaction per call (no wrapper promise, no finally): answer, then release the context.
-        answer.then(
-          (response) => {
+        response.then(
+          (value) => {
             try {
               observer.messageSent();
               observer.handled(Code.OK, startedAtMs);
-              callback(null, response);
+              answer(null, value);
             } finally {
               context.dispose();
             }
           },
           (error: unknown) => {
             try {
-              callback(failed(error, path, options, observer, startedAtMs));
+              answer(failed(error, path, options, observer, startedAtMs));
             } finally {
               context.dispose();
             }
           },
         );
       };
+      // Plain calls take the short path (fast-unary.ts); the rest come through grpc-js below.
+      registerFastUnary(server, path, (call, bytes) => run(call, decodeRequest(method, bytes), (status, value) => answerFast(call, method, status, value)));
+      return (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => run(call, call.request, callback);
+    }
     case "serverStream":
       return (call: grpc.ServerWritableStream<object, object>) => {
         const startedAtMs = performance.now();
@@ -250,6 +272,25 @@ function adapt(path: string, method: MethodSpec, handler: Handler, options: Bind
           .finally(dispose);
       };
   }
+}
+
+/** How a unary call is answered: grpc-js's callback, or the fast path's {@link answerFast}. */
+type UnaryAnswer = (status: Partial<grpc.StatusObject> | null, response?: object) => void;
+
+function answerFast(call: FastUnaryCall, method: MethodSpec, status: Partial<grpc.StatusObject> | null, response?: object): void {
+  if (status !== null) {
+    call.sendStatus(status.code ?? Code.UNKNOWN, status.details ?? "", status.metadata);
+    return;
+  }
+  let encoded: Uint8Array;
+  try {
+    encoded = method.response.encode(response!).finish();
+  } catch {
+    // grpc-js's answer to a response it cannot serialize.
+    call.sendStatus(Code.INTERNAL, "Error serializing response");
+    return;
+  }
+  call.sendMessage(encoded);
 }
 
 /** The status a failed call answers with, recorded with the observer (CANCELLED when the client left). */
