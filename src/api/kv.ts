@@ -73,7 +73,7 @@ export function kvHandlers(engine: Engine): Record<string, Handler> {
       validateRangeRequest(request);
       const table = lookupTable(engine, request.table);
       checkKeySize(request.key, request.rangeEnd);
-      if (request.linearizable) await table.readIndex({ signal: context.signal });
+      if (request.linearizable) await table.readIndex({ signal: context.cancellation });
       return rangeResponse(table, table.stateMachine.range(rangeQuery(request)));
     },
 
@@ -99,7 +99,7 @@ export function kvHandlers(engine: Engine): Record<string, Handler> {
       checkValueSize(request.value);
       const result = await table.propose(
         { table: request.table, type: CommandType.PUT, kv: { key: request.key, value: request.value }, prevKvs: request.prevKv },
-        { signal: context.signal },
+        { signal: context.cancellation },
       );
       const prevKv = result.responses[0]?.responsePut?.prevKv;
       return { header: header(table, result.revision), ...(prevKv ? { prevKv } : {}) };
@@ -118,7 +118,7 @@ export function kvHandlers(engine: Engine): Record<string, Handler> {
       };
       // Presence of range_end is what makes a range delete on every replica: never send an empty one.
       if (request.rangeEnd.length > 0) command.rangeEnd = request.rangeEnd;
-      const result = await table.propose(command, { signal: context.signal });
+      const result = await table.propose(command, { signal: context.cancellation });
       const deleted = result.responses[0]?.responseDeleteRange;
       return { header: header(table, result.revision), deleted: deleted?.deleted ?? 0, prevKvs: deleted?.prevKvs ?? [] };
     },
@@ -129,11 +129,11 @@ export function kvHandlers(engine: Engine): Record<string, Handler> {
       validateTxn(request);
       const txn: armada.v1.ITxn = { compare: request.compare, success: request.success, failure: request.failure };
       if (isReadOnlyTxn(request)) {
-        await table.readIndex({ signal: context.signal });
+        await table.readIndex({ signal: context.cancellation });
         const result = table.stateMachine.txnReadOnly(txn);
         return { header: header(table), succeeded: result.succeeded, responses: result.responses };
       }
-      const result = await table.propose({ table: request.table, type: CommandType.TXN, txn }, { signal: context.signal });
+      const result = await table.propose({ table: request.table, type: CommandType.TXN, txn }, { signal: context.cancellation });
       return { header: header(table, result.revision), succeeded: result.succeeded, responses: result.responses };
     },
   };

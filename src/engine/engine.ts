@@ -4,6 +4,7 @@
  */
 import type { armada } from "../proto/index.js";
 import type { ApplyResult, TableStateMachine } from "../fsm/index.js";
+import type { Cancellation } from "./cancellation.js";
 
 /** A table as registered in the cluster's metadata. */
 export interface TableInfo {
@@ -24,7 +25,7 @@ export interface GroupStatus {
 
 /** Options of a call that may wait: the signal fires on the caller's deadline or cancellation. */
 export interface WaitOptions {
-  readonly signal?: AbortSignal;
+  readonly signal?: Cancellation;
 }
 
 /** One table on this node. */

@@ -4,6 +4,7 @@
  * and a waiter whose signal fires first is rejected with the signal's reason.
  */
 import { AbortedError } from "./errors.js";
+import type { Cancellation } from "./cancellation.js";
 
 interface Waiter {
   readonly target: number;
@@ -30,7 +31,7 @@ export class IndexWaiters {
   }
 
   /** Resolves once the index is at least `target`. */
-  wait(target: number, signal?: AbortSignal): Promise<void> {
+  wait(target: number, signal?: Cancellation): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (target <= this.current) return Promise.resolve();
     if (signal?.aborted) return Promise.reject(reasonOf(signal));
@@ -73,6 +74,6 @@ export class IndexWaiters {
   }
 }
 
-function reasonOf(signal: AbortSignal): Error {
+function reasonOf(signal: Cancellation): Error {
   return signal.reason instanceof Error ? signal.reason : new AbortedError("cancelled");
 }

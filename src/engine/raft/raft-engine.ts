@@ -20,6 +20,7 @@ import type { GroupMessage, LogStorePort, NetworkHandlers, NetworkPort } from ".
 import { asTransient, RaftGroup, type RaftGroupOptions } from "./raft-group.js";
 import { decodeForwardBatch, encodeForwardOutcomes, FORWARD_BATCH_TAG, ForwardBatcher, type ForwardedProposal, type ForwardOutcome } from "./forward-batch.js";
 import { handOffLeadership, type HandOffResult } from "./leadership.js";
+import { toAbortSignal, type Cancellation } from "../cancellation.js";
 
 /** The metadata group's id (spec §8.1). */
 export const METADATA_GROUP_ID = 1000;
@@ -193,7 +194,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
   }
 
   /** Waits until restore shard `shardId` runs here and has a Raft leader. */
-  private async waitRestoringLeader(shardId: number, signal?: AbortSignal): Promise<RaftTable> {
+  private async waitRestoringLeader(shardId: number, signal?: Cancellation): Promise<RaftTable> {
     const deadline = anySignal(signal, AbortSignal.timeout(RESTORE_LEADER_WAIT_MS));
     for (;;) {
       const table = this.restoring.get(shardId);
@@ -211,7 +212,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
    * switch to the restored shard shows every node the whole table at once. Bounded: a peer that does not
    * answer in time is left to catch up after the switch (it is logged).
    */
-  private async waitPeersApplied(shardId: number, index: number, signal?: AbortSignal): Promise<void> {
+  private async waitPeersApplied(shardId: number, index: number, signal?: Cancellation): Promise<void> {
     const deadline = anySignal(signal, AbortSignal.timeout(RESTORE_PEER_CATCH_UP_MS));
     const request = Buffer.from(JSON.stringify({ kind: "applied", groupId: shardId }));
     for (const peerId of this.options.network.connectedPeers()) {
@@ -231,7 +232,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
   }
 
   /** Proposes one batch with a 30 s timeout per attempt, retrying transient failures while the shard runs; returns its index. */
-  private async proposeRestoreBatch(table: RaftTable, batch: armada.v1.ICommand, signal?: AbortSignal): Promise<number> {
+  private async proposeRestoreBatch(table: RaftTable, batch: armada.v1.ICommand, signal?: Cancellation): Promise<number> {
     const data = pb.Command.encode(batch).finish();
     for (let delayMs = LEADER_RETRY_MS; ; delayMs = Math.min(delayMs * 2, RESTORE_RETRY_DELAY_MAX_MS)) {
       try {
@@ -264,13 +265,13 @@ export class RaftEngine implements Engine, NetworkHandlers {
    * Takes or renews this node's replication lease on table `name` for `durationMs` (spec §9.7.1); false when
    * another node holds an unexpired lease or the table is gone.
    */
-  async acquireLease(name: string, durationMs: number, signal?: AbortSignal): Promise<boolean> {
+  async acquireLease(name: string, durationMs: number, signal?: Cancellation): Promise<boolean> {
     const result = await this.proposeMetadata({ op: "lease-acquire", name, nodeId: this.nodeId, nowMs: Date.now(), durationMs }, signal);
     return result.ok;
   }
 
   /** Gives up this node's lease on `name` (no effect when another node holds it). */
-  async releaseLease(name: string, signal?: AbortSignal): Promise<void> {
+  async releaseLease(name: string, signal?: Cancellation): Promise<void> {
     await this.proposeMetadata({ op: "lease-release", name, nodeId: this.nodeId }, signal);
   }
 
@@ -368,8 +369,8 @@ export class RaftEngine implements Engine, NetworkHandlers {
   // --- proposals ------------------------------------------------------------------------------
 
   /** Proposes `data` to `group` through its leader, wherever it is; resolves with the local apply result. */
-  async propose<R>(group: RaftGroup<R>, data: Uint8Array, signal?: AbortSignal): Promise<R> {
-    const deadline = signal ?? AbortSignal.timeout(LEADER_WAIT_MS);
+  async propose<R>(group: RaftGroup<R>, data: Uint8Array, signal?: Cancellation): Promise<R> {
+    const deadline: Cancellation = signal ?? AbortSignal.timeout(LEADER_WAIT_MS);
     for (;;) {
       if (deadline.aborted) throw deadline.reason instanceof Error ? deadline.reason : new AbortedError("deadline");
       // Only a leader proposes here. Any other node forwards to the leader it knows without trying first:
@@ -400,7 +401,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
    * (A sentinel, not undefined: an apply result can be anything, and mistaking one for "not proposed" once
    * applied a forwarded write twice.)
    */
-  private async forward<R>(leaderId: number, group: RaftGroup<R>, data: Uint8Array, signal: AbortSignal): Promise<R | typeof NOT_PROPOSED> {
+  private async forward<R>(leaderId: number, group: RaftGroup<R>, data: Uint8Array, signal: Cancellation): Promise<R | typeof NOT_PROPOSED> {
     // A stopped group refuses before the leader proposes; refusing after would report a write that applies.
     group.checkRunning();
     let response: ForwardOutcome;
@@ -417,7 +418,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
     return group.waitApplied(response.index, response.term, signal);
   }
 
-  private async proposeMetadata(command: MetadataCommand, signal?: AbortSignal): Promise<MetadataResult> {
+  private async proposeMetadata(command: MetadataCommand, signal?: Cancellation): Promise<MetadataResult> {
     if (this.closed) throw new EngineClosedError();
     return this.propose(this.metadata, encodeMetadataCommand(command), signal);
   }
@@ -463,7 +464,7 @@ export class RaftEngine implements Engine, NetworkHandlers {
   }
 
   /** Waits until the running shard of table `name` applied leader index `index`. */
-  waitLeaderIndex(name: string, index: number, signal?: AbortSignal): Promise<void> {
+  waitLeaderIndex(name: string, index: number, signal?: Cancellation): Promise<void> {
     let waiters = this.leaderIndexWaiters.get(name);
     if (!waiters) {
       waiters = new IndexWaiters(this.tables.get(name)?.stateMachine.leaderIndex ?? 0);
@@ -618,11 +619,11 @@ function groupStatus(group: RaftGroup<any>, nodeId: number, shardId: number, app
   return { shardId, replicaId: nodeId, term: node.term, leaderId: node.leaderId, commitIndex: node.commit, appliedIndex };
 }
 
-function anySignal(signal: AbortSignal | undefined, timeout: AbortSignal): AbortSignal {
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+function anySignal(signal: Cancellation | undefined, timeout: AbortSignal): AbortSignal {
+  return signal ? AbortSignal.any([toAbortSignal(signal), timeout]) : timeout;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: Cancellation): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {

@@ -5,6 +5,7 @@
 import { NotLeaderError as RaftNotLeaderError, RaftNode, SeededRandom, type Entry, type RaftStorage, type Ready, type Snapshot } from "../../raft/index.js";
 import { TransientError } from "../errors.js";
 import { ProposalWaiters, ReadWaiters } from "./waiters.js";
+import type { Cancellation } from "../cancellation.js";
 
 /** What a group's state machine must offer the driver. */
 export interface GroupStateMachine<R> {
@@ -77,7 +78,7 @@ export class RaftGroup<R> {
   }
 
   /** Appends `data` on the leader and waits until this node applied it. Throws NotLeaderError elsewhere. */
-  propose(data: Uint8Array, signal?: AbortSignal): Promise<R> {
+  propose(data: Uint8Array, signal?: Cancellation): Promise<R> {
     this.checkRunning();
     const ticket = this.node.propose(data);
     this.counters.proposals++;
@@ -85,7 +86,7 @@ export class RaftGroup<R> {
   }
 
   /** Waits for the entry (index, term) — proposed on the leader for us — to be applied here. */
-  waitApplied(index: number, term: number, signal?: AbortSignal): Promise<R> {
+  waitApplied(index: number, term: number, signal?: Cancellation): Promise<R> {
     this.checkRunning();
     return this.proposals.wait(index, term, signal);
   }
@@ -96,7 +97,7 @@ export class RaftGroup<R> {
    * quorum per batch, not per read). The batch's read index is requested at the start of that round,
    * after every read of the batch arrived, so each read still sees every write acknowledged before it.
    */
-  readIndex(signal?: AbortSignal): Promise<void> {
+  readIndex(signal?: Cancellation): Promise<void> {
     this.checkRunning();
     if (this.readBatch === null) this.readBatch = `${this.options.nodeId}:${++this.readCounter}`;
     const waiting = this.reads.wait(this.readBatch, signal);

@@ -4,6 +4,7 @@
  * caller's AbortSignal, so a request lost to a leadership change never waits forever.
  */
 import { AbortedError, TransientError } from "../errors.js";
+import type { Cancellation } from "../cancellation.js";
 
 interface Settle<T> {
   resolve(value: T): void;
@@ -40,7 +41,7 @@ export class ProposalWaiters<T> {
   private snapshotIndex = 0;
 
   /** Waits for the entry at `index` of `term` to be applied; resolves with its result. */
-  wait(index: number, term: number, signal?: AbortSignal): Promise<T> {
+  wait(index: number, term: number, signal?: Cancellation): Promise<T> {
     const late = this.recent.get(index);
     if (late) {
       this.recent.delete(index);
@@ -109,7 +110,7 @@ export class ReadWaiters {
   private readonly byIndex: { index: number; waiter: Settle<void> }[] = [];
 
   /** Registers a read under `context`; resolves once applied ≥ the context's confirmed read index. */
-  wait(context: string, signal?: AbortSignal): Promise<void> {
+  wait(context: string, signal?: Cancellation): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let waiters = this.byContext.get(context);
       if (!waiters) {
@@ -177,7 +178,7 @@ export class ReadWaiters {
   }
 }
 
-function abortReason(signal: AbortSignal): Error {
+function abortReason(signal: Cancellation): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new AbortedError("cancelled");
 }
