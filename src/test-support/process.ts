@@ -3,7 +3,7 @@
  * and stop them by PID.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,9 +41,80 @@ export async function freePort(): Promise<number> {
     // A random port, so that test processes running side by side rarely try the same one; the kernel
     // picks (from the ephemeral range) only when there is no room below it or that room seems full.
     const port = PICKABLE_PORTS && attempt < 1000 ? PICKABLE_PORTS[0] + Math.floor(Math.random() * (PICKABLE_PORTS[1] - PICKABLE_PORTS[0])) : await kernelFreePort();
-    if (handedOut.has(port) || !(await canBind(port))) continue;
+    if (handedOut.has(port) || !claims.claim(port)) continue;
+    if (!(await canBind(port))) {
+      claims.release(port);
+      continue;
+    }
     handedOut.add(port);
     return port;
+  }
+}
+
+/**
+ * Test files run in parallel processes (`--test-concurrency`), each picking ports. A port one of them
+ * picked is free until its node binds it, and a killed node's ports are free until it restarts: another
+ * process could take either meanwhile (a local run failed so, with EADDRINUSE). So every port handed out
+ * is claimed by a file named after it in one directory shared by all test processes, created exclusively
+ * and removed when the process exits. A claim whose process is gone (killed) is taken over.
+ */
+export class PortClaims {
+  readonly #claimed = new Set<number>();
+  #ready = false;
+
+  constructor(readonly dir: string) {}
+
+  /** Claims `port` for this process; false when a live process holds it. */
+  claim(port: number): boolean {
+    const file = join(this.dir, String(port));
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        if (!this.#ready) {
+          mkdirSync(this.dir, { recursive: true });
+          process.once("exit", () => this.releaseAll());
+          this.#ready = true;
+        }
+        writeFileSync(file, String(process.pid), { flag: "wx" });
+        this.#claimed.add(port);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") return true; // no shared directory: in-process uniqueness only
+        const owner = claimOwner(file);
+        // Unreadable (being written or removed right now): leave the port alone.
+        if (owner === 0 || processAlive(owner)) return false;
+        rmSync(file, { force: true });
+      }
+    }
+    return false;
+  }
+
+  release(port: number): void {
+    if (this.#claimed.delete(port)) rmSync(join(this.dir, String(port)), { force: true });
+  }
+
+  releaseAll(): void {
+    for (const port of [...this.#claimed]) this.release(port);
+  }
+}
+
+const claims = new PortClaims(join(tmpdir(), "armada-test-ports"));
+
+/** The PID in a claim file; 0 when it cannot be read (just removed, or not yet written). */
+function claimOwner(file: string): number {
+  try {
+    return Number(readFileSync(file, "utf8")) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
