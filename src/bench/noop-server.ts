@@ -1,7 +1,7 @@
 /**
  * The ceiling of Armada's gRPC stack: a grpc-js server with Armada's listener options and Armada's
- * binding layer (api/bind.ts) whose KV handlers do nothing but answer an empty response. No Armada
- * handler can be faster than this. Run as its own process: `node dist/bench/noop-server.js`; prints
+ * binding layer (api/bind.ts, with its fast unary path) whose KV handlers do nothing but answer an empty
+ * response. No Armada handler can be faster than this. It records no metrics (Armada's listeners do). Run as its own process: `node dist/bench/noop-server.js`; prints
  * `noop listening <address>` once bound, stops on SIGTERM.
  */
 import * as grpc from "@grpc/grpc-js";
