@@ -178,3 +178,20 @@ test("a compressed request and a wrong content type stay with grpc-js", async ()
   assert.equal(wrongType.httpStatus, 415);
   assert.equal(fastUnaryCallCount(), before);
 });
+
+test("bytes streamed past the first message are refused at once, before the client finishes sending", async () => {
+  const session = http2.connect(fastAddress);
+  try {
+    const stream = session.request({ ":method": "POST", ":path": "/armada.v1.KV/Range", "content-type": "application/grpc", te: "trailers" });
+    const answered = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("response", resolve));
+    stream.on("error", () => undefined);
+    // A valid message, then more bytes, and the stream left open: the answer must not wait for the end.
+    stream.write(Buffer.concat([frame(rangeRequest("echo")), Buffer.alloc(64 * 1024, 1)]));
+    const headers = await answered;
+    assert.equal(headers["grpc-status"], String(grpc.status.UNIMPLEMENTED));
+    assert.match(decodeURI(String(headers["grpc-message"])), /second request message/);
+  } finally {
+    // The client never finished its request: drop the connection rather than wait for the stream.
+    session.destroy();
+  }
+});

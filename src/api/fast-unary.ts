@@ -133,19 +133,25 @@ export class FastUnaryCall {
     let chunks: Buffer[] | null = null;
     let first: Buffer | null = null;
     let received = 0;
-    let lengthChecked = false;
+    /** Bytes of the first message with its prefix, once the prefix is in. */
+    let frameBytes = -1;
     stream.on("data", (chunk: Buffer) => {
       if (this.#ended) return;
       received += chunk.length;
       if (first === null) first = chunk;
       else (chunks ??= [first]).push(chunk);
       // The length prefix is checked as soon as it is in, as grpc-js's decoder does.
-      if (!lengthChecked && received >= FRAME_HEADER_BYTES) {
-        lengthChecked = true;
+      if (frameBytes < 0 && received >= FRAME_HEADER_BYTES) {
         const length = (chunks ? Buffer.concat(chunks, FRAME_HEADER_BYTES) : first).readUInt32BE(1);
         if (this.maxReceiveBytes !== -1 && length > this.maxReceiveBytes) {
           this.sendStatus(grpc.status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.maxReceiveBytes})`);
+          return;
         }
+        frameBytes = FRAME_HEADER_BYTES + length;
+      }
+      // Bytes past the first message begin a second one: refused at once, so nothing more piles up.
+      if (frameBytes >= 0 && received > frameBytes) {
+        this.sendStatus(grpc.status.UNIMPLEMENTED, `Received a second request message for server streaming method ${this.headers[":path"]}`);
       }
     });
     stream.once("end", () => {
