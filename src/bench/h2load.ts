@@ -45,7 +45,7 @@ export interface LoadResult {
   readonly otherStatuses: Record<string, number>;
 }
 
-interface ParsedSummary {
+export interface ParsedSummary {
   seconds: number;
   requests: number;
   succeeded: number;
@@ -55,17 +55,22 @@ interface ParsedSummary {
   dataBytes: number;
 }
 
-function parseSummary(output: string): ParsedSummary {
+export function parseSummary(output: string): ParsedSummary {
   const number = (pattern: RegExp) => {
     const match = pattern.exec(output);
     if (!match) throw new Error(`unexpected h2load output (no ${pattern}):\n${output}`);
     return Number(match[1]);
   };
-  const finished = /finished in ([\d.]+)(ms|s),/.exec(output);
+  // "finished in" counts the warm-up too (10 s for a 5 s run after 5 s of warm-up), while the request
+  // counts and h2load's own req/s cover the measured part only: the measured time is requests / req/s.
+  const finished = /finished in ([\d.]+)(ms|s), ([\d.]+) req\/s/.exec(output);
   if (!finished) throw new Error(`unexpected h2load output:\n${output}`);
+  const requests = number(/requests: \d+ total, \d+ started, (\d+) done/);
+  const rps = Number(finished[3]);
+  const wallSeconds = Number(finished[1]) / (finished[2] === "ms" ? 1000 : 1);
   return {
-    seconds: Number(finished[1]) / (finished[2] === "ms" ? 1000 : 1),
-    requests: number(/requests: \d+ total, \d+ started, (\d+) done/),
+    seconds: rps > 0 ? requests / rps : wallSeconds,
+    requests,
     succeeded: number(/(\d+) succeeded/),
     failed: number(/(\d+) failed/),
     errored: number(/(\d+) errored/),
