@@ -31,3 +31,19 @@ test("a plain counter's series start at 0 and are written with their labels", as
   assert.match(text, /^t_total\{code="NotFound"\} 0$/m);
   assert.throws(() => new PlainCounter("t_total", "again", registry), /already been registered/);
 });
+
+test("asking twice for the same label set gives the same series, never a second line", async () => {
+  const registry = new Registry();
+  const counter = new PlainCounter("t_total", "test", registry);
+  const histogram = new PlainHistogram("t_seconds", "test", registry, [1]);
+  const first = counter.series({ a: "1", b: "2" });
+  const again = counter.series({ b: "2", a: "1" });
+  assert.equal(again, first);
+  first.value++;
+  again.value++;
+  assert.equal(histogram.series({ a: "1" }), histogram.series({ a: "1" }));
+  const text = await registry.metrics();
+  assert.equal(text.match(/^t_total\{/gm)?.length, 1);
+  assert.match(text, /^t_total\{a="1",b="2"\} 2$/m);
+  assert.equal(text.match(/^t_seconds_count\{/gm)?.length, 1);
+});

@@ -61,43 +61,51 @@ abstract class PlainFamily {
   abstract reset(): void;
 }
 
+/** The identity of a label set: the same names and values give the same series, as in prom-client. */
+function labelsKey(labels: Labels): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 export class PlainCounter extends PlainFamily {
   readonly type = "counter";
-  readonly #series: { labels: Labels; series: CounterSeries }[] = [];
+  readonly #series = new Map<string, { labels: Labels; series: CounterSeries }>();
 
-  /** A new series with `labels`, at 0 (shown as such until it moves). */
+  /** The series with `labels`: a new one at 0 (shown as such until it moves), or the existing one. */
   series(labels: Labels): CounterSeries {
-    const series = { value: 0 };
-    this.#series.push({ labels, series });
-    return series;
+    const key = labelsKey(labels);
+    let entry = this.#series.get(key);
+    if (!entry) this.#series.set(key, (entry = { labels, series: { value: 0 } }));
+    return entry.series;
   }
 
   values(): MetricValue[] {
-    return this.#series.map(({ labels, series }) => ({ labels, value: series.value }));
+    return [...this.#series.values()].map(({ labels, series }) => ({ labels, value: series.value }));
   }
 
   reset(): void {
-    for (const { series } of this.#series) series.value = 0;
+    for (const { series } of this.#series.values()) series.value = 0;
   }
 }
 
 export class PlainHistogram extends PlainFamily {
   readonly type = "histogram";
-  readonly #series: { labels: Labels; series: HistogramSeries }[] = [];
+  readonly #series = new Map<string, { labels: Labels; series: HistogramSeries }>();
 
   constructor(name: string, help: string, registry: Registry, private readonly bounds: readonly number[]) {
     super(name, help, registry);
   }
 
+  /** The series with `labels`: a new, empty one, or the existing one. */
   series(labels: Labels): HistogramSeries {
-    const series = new HistogramSeries(this.bounds);
-    this.#series.push({ labels, series });
-    return series;
+    const key = labelsKey(labels);
+    let entry = this.#series.get(key);
+    if (!entry) this.#series.set(key, (entry = { labels, series: new HistogramSeries(this.bounds) }));
+    return entry.series;
   }
 
   values(): MetricValue[] {
     const values: MetricValue[] = [];
-    for (const { labels, series } of this.#series) {
+    for (const { labels, series } of this.#series.values()) {
       let cumulative = 0;
       for (let i = 0; i <= this.bounds.length; i++) {
         cumulative += series.counts[i]!;
@@ -111,7 +119,7 @@ export class PlainHistogram extends PlainFamily {
   }
 
   reset(): void {
-    for (const { series } of this.#series) {
+    for (const { series } of this.#series.values()) {
       series.counts.fill(0);
       series.sum = 0;
       series.count = 0;

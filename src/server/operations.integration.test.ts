@@ -97,6 +97,9 @@ describe("armada leader operations surface", () => {
     assert.equal(answer.status, 200);
     const text = answer.body.toString();
     assert.deepEqual(invalidExpositionLines(text), []);
+    // Every series once: a scraper rejects a page that repeats one (a service bound on two listeners).
+    const series = text.split("\n").filter((line) => line !== "" && !line.startsWith("#")).map((line) => line.slice(0, line.lastIndexOf(" ")));
+    assert.deepEqual(series.filter((name, i) => series.indexOf(name) !== i), []);
     const put = 'grpc_type="unary",grpc_service="armada.v1.KV",grpc_method="Put"';
     assert.ok(sampleValue(text, `grpc_server_handled_total{${put},grpc_code="OK"}`)! >= 1);
     assert.ok(sampleValue(text, `grpc_server_handling_seconds_count{${put}}`)! >= 1);
