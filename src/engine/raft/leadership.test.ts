@@ -42,3 +42,21 @@ test("a group whose only voter is this node is left alone at once", async () => 
   assert.deepEqual(result, { moved: new Map(), kept: [] });
   assert.ok(Date.now() - started < 100);
 });
+
+test("a group that stepped down before it heard from its new leader is reported with that leader once known", async () => {
+  // Proves the race seen in CI: right after the transfer this node is a follower with leader 0 (the new
+  // leader's first message has not arrived); the result waits for the new leader's id instead of saying 0.
+  let polls = 0;
+  const follower = (leaderId: number): RaftStatus => ({ ...leaderStatus({ 1: progress(10) }), role: "follower", leaderId });
+  const group = { groupId: 9, node: { leaderId: 1, status: () => (++polls < 3 ? leaderStatus({ 1: progress(10), 2: progress(10) }) : polls < 6 ? follower(0) : follower(2)), transferLeader: () => undefined } };
+  const result = await handOffLeadership([group], { nodeId: 1, timeoutMs: 5000, pollMs: 5, schedule: () => undefined });
+  assert.deepEqual(result.kept, []);
+  assert.equal(result.moved.get(9), 2);
+});
+
+test("out of time while the new leader is still unknown here: moved (to 0), not kept", async () => {
+  const group = { groupId: 11, node: { leaderId: 1, status: () => ({ ...leaderStatus({ 1: progress(10), 2: progress(10) }), role: "follower" as const, leaderId: 0 }), transferLeader: () => undefined } };
+  const result = await handOffLeadership([group], { nodeId: 1, timeoutMs: 50, pollMs: 5, schedule: () => undefined });
+  assert.deepEqual(result.kept, []);
+  assert.equal(result.moved.get(11), 0);
+});

@@ -61,7 +61,10 @@ export async function handOffLeadership(groups: readonly TransferableGroup[], op
     for (const group of pending) {
       const status = group.node.status();
       if (status.role !== "leader") {
-        moved.set(group.groupId, status.leaderId);
+        // Stepped down. Right after, this node may not have heard from the new leader yet (leader 0):
+        // keep polling until it has, so that the result names the node that took over.
+        if (status.leaderId !== 0) moved.set(group.groupId, status.leaderId);
+        else still.push(group);
         continue;
       }
       still.push(group);
@@ -79,5 +82,12 @@ export async function handOffLeadership(groups: readonly TransferableGroup[], op
     options.schedule();
     await new Promise((resolve) => setTimeout(resolve, options.pollMs));
   }
-  return { moved, kept: pending.map((group) => group.groupId) };
+  // Out of time: a group no longer led here moved, even if its new leader is not known here yet (0).
+  const kept: number[] = [];
+  for (const group of pending) {
+    const status = group.node.status();
+    if (status.role === "leader") kept.push(group.groupId);
+    else moved.set(group.groupId, status.leaderId);
+  }
+  return { moved, kept };
 }
