@@ -534,22 +534,11 @@ async function pairedThreeNodes(options: Options, etcdBinary: string): Promise<v
     }
     for (const [workload, callOf] of THREE_NODE_WORKLOADS) {
       if (!selected(options, workload)) continue;
-      const runs = { workload, armada: [] as Row[], etcd: [] as Row[], ratios: [] as number[] };
-      for (let pair = 1; pair <= options.pairs; pair++) {
-        for (const system of started) {
-          const row = await alone(system, () => measureRow(options, system, workload, callOf(system.requests)));
-          logRow(row, `pair ${pair}/${options.pairs}  `);
-          (system.name === "armada" ? runs.armada : runs.etcd).push(row);
-        }
-        runs.ratios.push(runs.armada[pair - 1]!.rps / runs.etcd[pair - 1]!.rps);
-      }
+      const [armada, etcd] = started as [System, System];
+      const runs = await alternatingRuns(options, armada, etcd, workload, callOf);
       log(`3n ${workload}: Armada/etcd per pair ${runs.ratios.map((r) => r.toFixed(2)).join(", ")}`);
-      pairedRuns.push(runs);
-      for (const systemRuns of [runs.armada, runs.etcd]) {
-        // A problem in any run marks the row, not only one in the median run.
-        const problems = systemRuns.flatMap((run) => run.problems);
-        record({ ...medianRun(systemRuns), problems, note: `median of ${options.pairs} alternating runs` });
-      }
+      pairedRuns.push({ workload, armada: runs.first, etcd: runs.second, ratios: runs.ratios });
+      for (const systemRuns of [runs.first, runs.second]) recordMedian(systemRuns, `median of ${options.pairs} alternating runs`);
     }
     for (const system of started) {
       const linearizable = find(system.name, 3, "Range linearizable 1 key");
@@ -583,27 +572,48 @@ let ceilingRuns: { armada: Row[]; noop: Row[]; ratios: number[] } | null = null;
 async function pairedWithCeiling(options: Options, armada: System, noop: System, call: UnaryCall): Promise<Row | null> {
   const workload = "Range serializable 1 key";
   if (!selected(options, workload)) return null;
-  const runs = { armada: [] as Row[], noop: [] as Row[], ratios: [] as number[] };
+  let runs: PairedRuns;
   try {
-    for (let pair = 1; pair <= options.pairs; pair++) {
-      for (const [system, other, list] of [[armada, noop, runs.armada], [noop, armada, runs.noop]] as const) {
-        pause(other, "SIGSTOP");
-        pause(system, "SIGCONT");
-        const row = await measureRow(options, system, workload, call);
-        logRow(row, `pair ${pair}/${options.pairs}  `);
-        list.push(row);
-      }
-      runs.ratios.push(runs.armada[pair - 1]!.rps / runs.noop[pair - 1]!.rps);
-    }
+    runs = await alternatingRuns(options, armada, noop, workload, () => call);
   } finally {
     pause(noop, "SIGSTOP");
     pause(armada, "SIGCONT");
   }
   log(`1n ${workload}: Armada/ceiling per pair ${runs.ratios.map((r) => r.toFixed(2)).join(", ")}`);
-  ceilingRuns = runs;
-  const note = `median of ${options.pairs} runs alternating with Armada's`;
-  record({ ...medianRun(runs.noop), problems: runs.noop.flatMap((run) => run.problems), note });
-  return record({ ...medianRun(runs.armada), problems: runs.armada.flatMap((run) => run.problems), note: `median of ${options.pairs} runs alternating with the ceiling's` });
+  ceilingRuns = { armada: runs.first, noop: runs.second, ratios: runs.ratios };
+  recordMedian(runs.second, `median of ${options.pairs} runs alternating with Armada's`);
+  return recordMedian(runs.first, `median of ${options.pairs} runs alternating with the ceiling's`);
+}
+
+interface PairedRuns {
+  readonly first: Row[];
+  readonly second: Row[];
+  /** first / second, pair by pair. */
+  readonly ratios: number[];
+}
+
+/**
+ * `options.pairs` pairs of runs of `workload`: `first`, then `second`, each measured alone (every process of
+ * the other stopped with SIGSTOP).
+ */
+async function alternatingRuns(options: Options, first: System, second: System, workload: string, callOf: (requests: SystemRequests) => UnaryCall): Promise<PairedRuns> {
+  const runs: PairedRuns = { first: [], second: [], ratios: [] };
+  for (let pair = 1; pair <= options.pairs; pair++) {
+    for (const [system, other, list] of [[first, second, runs.first], [second, first, runs.second]] as const) {
+      pause(other, "SIGSTOP");
+      pause(system, "SIGCONT");
+      const row = await measureRow(options, system, workload, callOf(system.requests));
+      logRow(row, `pair ${pair}/${options.pairs}  `);
+      list.push(row);
+    }
+    runs.ratios.push(runs.first[pair - 1]!.rps / runs.second[pair - 1]!.rps);
+  }
+  return runs;
+}
+
+/** Records the median run of `runs`; a problem in any run marks the row, not only one in the median run. */
+function recordMedian(runs: readonly Row[], note: string): Row {
+  return record({ ...medianRun(runs), problems: runs.flatMap((run) => run.problems), note });
 }
 
 /** The run with the median rate (the lower middle one of an even count). */
