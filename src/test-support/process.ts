@@ -12,9 +12,6 @@ import { fileURLToPath } from "node:url";
 /** The `armada` command of this checkout. */
 export const ARMADA_BIN = fileURLToPath(new URL("../../bin/armada.js", import.meta.url));
 
-/** Ports handed out by freePort in this process: never handed out twice. */
-const handedOut = new Set<number>();
-
 /** [lowest, highest) port freePort picks from: 10000 up to the start of the ephemeral range; null if there is no room. */
 const PICKABLE_PORTS = ((): [number, number] | null => {
   let ephemeralLow = 32768;
@@ -41,12 +38,12 @@ export async function freePort(): Promise<number> {
     // A random port, so that test processes running side by side rarely try the same one; the kernel
     // picks (from the ephemeral range) only when there is no room below it or that room seems full.
     const port = PICKABLE_PORTS && attempt < 1000 ? PICKABLE_PORTS[0] + Math.floor(Math.random() * (PICKABLE_PORTS[1] - PICKABLE_PORTS[0])) : await kernelFreePort();
-    if (handedOut.has(port) || !claims.claim(port)) continue;
+    // A claim is refused for a port this process already handed out, too: never the same port twice.
+    if (!claims.claim(port)) continue;
     if (!(await canBind(port))) {
       claims.release(port);
       continue;
     }
-    handedOut.add(port);
     return port;
   }
 }
@@ -64,8 +61,9 @@ export class PortClaims {
 
   constructor(readonly dir: string) {}
 
-  /** Claims `port` for this process; false when a live process holds it. */
+  /** Claims `port` for this process; false when a live process (this one included) holds it. */
   claim(port: number): boolean {
+    if (this.#claimed.has(port)) return false;
     const file = join(this.dir, String(port));
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -78,7 +76,11 @@ export class PortClaims {
         this.#claimed.add(port);
         return true;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") return true; // no shared directory: in-process uniqueness only
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+          // No shared directory: uniqueness within this process only.
+          this.#claimed.add(port);
+          return true;
+        }
         const owner = claimOwner(file);
         // Unreadable (being written or removed right now): leave the port alone.
         if (owner === 0 || processAlive(owner)) return false;
