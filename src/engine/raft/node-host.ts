@@ -139,6 +139,10 @@ export class NodeHost {
    * One round over all groups; returns whether there was work. Rounds overlap by one stage: a round
    * persists and sends while the previous round's committed entries are still being applied, and
    * starts its own apply only after that one finished (entries apply in log order, one round at a time).
+   *
+   * Committed entries that were already on disk before this round's write (on a leader, all of them: it
+   * commits only what it sent in an earlier round, whose write has finished) are applied beside the write
+   * instead of after it. Without that, every write waited for the fdatasync of the next round too.
    */
   private async round(): Promise<boolean> {
     for (const group of this.groups.values()) group.flushReads();
@@ -162,8 +166,23 @@ export class NodeHost {
     // A leader's appends go out before its own write, so followers persist while the leader does. What
     // they commit reaches the state machine only through a later Ready, handed out after this write.
     this.send(outgoing, "leaderAppends");
-    if (updates.length > 0) await this.options.log.save(updates, mustSync);
+    const writing = updates.length > 0 ? this.options.log.save(updates, mustSync) : null;
+    const applyingBesideWrite = readies.every(([, ready]) => committedBeforeWrite(ready)) ? this.applyInOrder(readies) : null;
+    // Awaited below; this keeps a failure of both from being reported as an unhandled rejection.
+    applyingBesideWrite?.catch(() => undefined);
+    if (writing) await writing;
     this.send(outgoing, "others");
+    await (applyingBesideWrite ?? this.applyInOrder(readies));
+    await this.recordSnapshots();
+    for (const [group, ready] of readies) if (this.groups.get(group.groupId) === group) group.node.advance(ready);
+    return true;
+  }
+
+  /**
+   * Waits for the apply in progress (if any), keeping the snapshots it asks for, then starts the apply of
+   * `readies` without waiting for it. At most one apply runs at a time.
+   */
+  private async applyInOrder(readies: readonly [AnyGroup, Ready][]): Promise<void> {
     await this.settleApply();
     const applying = Promise.all(
       readies.map(async ([group, ready]): Promise<[AnyGroup, SnapshotRequest] | null> => {
@@ -180,28 +199,21 @@ export class NodeHost {
       },
       (error: unknown) => this.fail(error),
     );
-    for (const [group, ready] of readies) if (this.groups.get(group.groupId) === group) group.node.advance(ready);
-    return true;
   }
 
-  /** Waits for the apply in progress (if any), then records the snapshots it asked for. */
+  /** Waits for the apply in progress (if any) and queues the snapshots it asked for (recorded between writes). */
   private async settleApply(): Promise<void> {
     const applying = this.applying;
     if (!applying) return;
     const requests = await applying.promise;
     if (this.applying === applying) this.applying = null;
     for (const request of requests) if (request) this.snapshotsToRecord.push(request);
-    await this.recordSnapshots();
   }
 
-  /** Records the snapshots of finished applies (between log writes, never during one). */
+  /** Records the snapshots asked for by finished applies (between log writes, never during one). */
   private async recordSnapshots(): Promise<void> {
-    if (this.applying) {
-      // Only an apply that already finished is settled here; a running one is settled by the next round.
-      if (!this.applying.done) return;
-      await this.settleApply();
-      return;
-    }
+    // Only an apply that already finished is settled here; a running one is settled by the next round.
+    if (this.applying?.done) await this.settleApply();
     while (this.snapshotsToRecord.length > 0) {
       const [group, request] = this.snapshotsToRecord.shift()!;
       await this.recordSnapshot(group, request);
@@ -266,4 +278,15 @@ export class NodeHost {
       });
     return true;
   }
+}
+
+/**
+ * Whether every committed entry of `ready` was on disk before this Ready's own write: it holds no snapshot
+ * and its committed entries end before its first new entry (the write may replace entries from there on).
+ */
+function committedBeforeWrite(ready: Ready): boolean {
+  if (ready.snapshot) return false;
+  const lastCommitted = ready.committedEntries[ready.committedEntries.length - 1];
+  const firstNew = ready.entries[0];
+  return lastCommitted === undefined || firstNew === undefined || lastCommitted.index < firstNew.index;
 }
