@@ -17,13 +17,6 @@ export interface LoadSpec {
   readonly streamsPerClient: number;
   /** Requests per second per client (h2load --rps); unlimited when absent. */
   readonly rpsPerClient?: number;
-  /**
-   * An open-loop schedule instead of a closed loop: one connection sends a request every 1/rate s from
-   * `phaseMs` on, whether or not earlier ones were answered (an h2load timing script). h2load's --rps sends
-   * each client's requests in bursts that fill its streams, so it measures how long a burst queues rather
-   * than the latency of calls arriving at that rate. `clients` must be 1; no warm-up.
-   */
-  readonly schedule?: { readonly rate: number; readonly phaseMs: number };
 }
 
 /** What one or more h2load processes measured together. */
@@ -108,16 +101,14 @@ function runOne(h2load: string, spec: LoadSpec, index: number, workDir: string, 
   writeFileSync(logFile, "");
   // What every run shares: one thread, the request body and headers, the per-request log.
   const common = ["-t", "1", "-m", String(spec.streamsPerClient), "-d", bodyFile, "-H", "content-type: application/grpc", "-H", "te: trailers", `--log-file=${logFile}`];
-  const args = spec.schedule
-    ? [...common, "-c", "1", `--timing-script-file=${writeSchedule(spec, spec.schedule, index, workDir, durationS)}`]
-    : [
-      ...common,
-      "-c", String(spec.clients),
-      "-D", String(durationS),
-      `--warm-up-time=${warmupS}`,
-      ...(spec.rpsPerClient ? [`--rps=${spec.rpsPerClient}`] : []),
-      `${spec.address}${spec.call.path}`,
-    ];
+  const args = [
+    ...common,
+    "-c", String(spec.clients),
+    "-D", String(durationS),
+    `--warm-up-time=${warmupS}`,
+    ...(spec.rpsPerClient ? [`--rps=${spec.rpsPerClient}`] : []),
+    `${spec.address}${spec.call.path}`,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(h2load, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -136,17 +127,6 @@ function runOne(h2load: string, spec: LoadSpec, index: number, workDir: string, 
       }
     });
   });
-}
-
-/** Writes the timing script of an open-loop schedule (evenly spaced requests) and returns its path. */
-function writeSchedule(spec: LoadSpec, schedule: { rate: number; phaseMs: number }, index: number, workDir: string, durationS: number): string {
-  const scriptFile = join(workDir, `schedule-${index}.txt`);
-  const url = `${spec.address}${spec.call.path}`;
-  const count = Math.max(1, Math.round(schedule.rate * durationS));
-  const lines: string[] = [];
-  for (let i = 0; i < count; i++) lines.push(`${(schedule.phaseMs + (i * 1000) / schedule.rate).toFixed(3)}\t${url}`);
-  writeFileSync(scriptFile, `${lines.join("\n")}\n`);
-  return scriptFile;
 }
 
 /** The value at quantile `q` of sorted `values`. */
