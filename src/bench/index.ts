@@ -13,7 +13,7 @@
  * ceiling, each 3-node workload against etcd; 0 = one run each, one system after the other),
  * --json=PATH (default dist/bench/results.json).
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -25,7 +25,7 @@ import { EtcdCluster } from "./etcd.js";
 import { RawGrpcClient } from "./grpc-raw.js";
 import { checkCounts, runLoad, type LoadSpec } from "./h2load.js";
 import { ensureTools, etcdVersion } from "./tools.js";
-import { runOpenLoopProcess, type OpenLoopResult } from "./open-loop.js";
+import { runOpenLoopProcess } from "./open-loop.js";
 import { armadaRequests, etcdRangeKeys, etcdRequests, grpcFrame, prefixEnd, type SystemRequests, type UnaryCall } from "./wire.js";
 
 // ---------------------------------------------------------------------------------------------------
@@ -332,65 +332,30 @@ async function measureRow(options: Options, system: System, workload: string, ca
   };
 }
 
-/** The generator's CPU in the open-loop row; the system measured is pinned to CPU 0 meanwhile. */
-const GENERATOR_CPU = 1;
-
 /**
  * Latency at a fixed arrival rate: `rate` calls a second, evenly spaced, sent whether or not earlier ones
- * were answered (open-loop.ts). The generator polls the clock on one core, so on a machine with at least
- * two CPUs it gets CPU 1 and the system measured is held to CPU 0 for the run (taskset), then released.
+ * were answered, by the bench's own generator in a process of its own (open-loop.ts).
  */
 async function measureOpenLoop(options: Options, system: System, workload: string, call: UnaryCall, rate: number, note?: string): Promise<Row> {
   const address = system.addresses[0]!;
   await verify(address, call);
-  const pin = cpus().length >= 2 && hasTaskset();
-  if (pin) setAffinity(system.pids(), "0");
   const load1 = loadavg()[0]!;
   const cpuBefore = cpuSeconds(system.pids());
   const wallStarted = performance.now();
-  let result: OpenLoopResult;
-  try {
-    result = await runOpenLoopProcess(
-      {
-        address, path: call.path, bodyBase64: grpcFrame(call.body).toString("base64"), rate,
-        durationS: options.durationS + options.warmupS, warmupS: options.warmupS, connections: 4,
-      },
-      pin ? GENERATOR_CPU : undefined,
-    );
-  } finally {
-    if (pin) setAffinity(system.pids(), `0-${cpus().length - 1}`);
-  }
+  const result = await runOpenLoopProcess({
+    address, path: call.path, bodyBase64: grpcFrame(call.body).toString("base64"), rate,
+    durationS: options.durationS + options.warmupS, warmupS: options.warmupS, connections: 4,
+  });
   const cpuUsPerReq = ((cpuSeconds(system.pids()) - cpuBefore) * 1e6) / (rate * ((performance.now() - wallStarted) / 1000));
   await verify(address, call);
   const problems: string[] = [];
   if (result.failed > 0 || result.unanswered > 0) problems.push(`${result.failed} failed and ${result.unanswered} unanswered of ${result.scheduled}`);
   if (result.rps < rate * 0.98) problems.push(`answered ${result.rps.toFixed(0)} of ${rate.toFixed(0)} req/s scheduled`);
-  const placement = pin ? `, generator on CPU ${GENERATOR_CPU}, server on CPU 0` : "";
   return {
     workload, nodes: system.nodes, system: system.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.succeeded,
     cpuUsPerReq, load1, problems,
-    note: `${note ? `${note}; ` : ""}open loop${placement}; p99.9 ${result.p999Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(2)} ms; sends late p99 ${result.sendLagP99Ms.toFixed(2)} ms`,
+    note: `${note ? `${note}; ` : ""}open loop; p99.9 ${result.p999Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(2)} ms; generator late p99 ${result.sendLagP99Ms.toFixed(2)} ms`,
   };
-}
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync("taskset", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Sets the CPU affinity of every thread of `pids` (a process that is gone is skipped). */
-function setAffinity(pids: readonly number[], cpuList: string): void {
-  for (const pid of pids) {
-    try {
-      execFileSync("taskset", ["-a", "-p", "-c", cpuList, String(pid)], { stdio: "ignore" });
-    } catch {
-      // Gone: the verification after the run reports it.
-    }
-  }
 }
 
 function record(row: Row): Row {
@@ -484,12 +449,21 @@ async function measureScan(options: Options, system: System): Promise<void> {
  * Unmeasured load on every member before the first measurement: Node's JIT needs a few seconds of
  * traffic before the serving path runs optimized code (Go's etcd needs none, and gets the same runs).
  */
+/**
+ * Seconds of writes before a cluster's measured runs. A fresh 3-node Armada cluster needs about 40 s of
+ * writes before its CPU per write settles (835 µs in the first 5 s, ~300 µs after 45 s; docs/performance.md,
+ * change 26); etcd gets the same.
+ */
+const CLUSTER_WRITE_WARMUP_S = 30;
+
 async function warmUp(options: Options, system: System): Promise<void> {
   const r = system.requests;
   const seconds = Math.max(1, Math.round(options.durationS / 2));
-  for (const call of [r.rangeOne(READ_KEY, true), r.rangeOne(READ_KEY, false), r.put(PUT_KEY, VALUE)]) {
+  const writeSeconds = system.nodes > 1 ? CLUSTER_WRITE_WARMUP_S : seconds;
+  const phases: [UnaryCall, number][] = [[r.rangeOne(READ_KEY, true), seconds], [r.rangeOne(READ_KEY, false), seconds], [r.put(PUT_KEY, VALUE), writeSeconds]];
+  for (const [call, duration] of phases) {
     const specs = system.addresses.map((address) => ({ address, call, clients: Math.max(1, Math.round(options.clients / system.addresses.length)), streamsPerClient: options.streams }));
-    await runLoad(h2loadPath, specs, workDir, seconds, 0);
+    await runLoad(h2loadPath, specs, workDir, duration, 0);
   }
 }
 
@@ -503,13 +477,13 @@ async function warmUpNoop(options: Options, noop: System): Promise<void> {
 
 let h2loadPath = "";
 
+/** The fixed-rate row: serializable reads at half of the peak each system reached in this run. */
+const HALF_PEAK = "Range ser. at 50% of peak";
+
 /**
  * The 1-node rows of `system`. With `ceiling` (the no-op server, warmed up and stopped), Armada's
  * serializable Range is measured in alternating pairs with it.
  */
-/** The fixed-rate row: serializable reads at half of the peak each system reached in this run. */
-const HALF_PEAK = "Range ser. at 50% of peak";
-
 async function singleNode(options: Options, system: System, ceiling?: System): Promise<void> {
   const r = system.requests;
   if (system.name === "noop") {

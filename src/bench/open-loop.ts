@@ -9,9 +9,10 @@
  * So this speaks HTTP/2 itself, as little of it as a unary call needs: every request is the same
  * pre-encoded HEADERS and DATA frame (only the stream id changes), and answers are read frame by frame.
  * Request k is due at start + k/rate, on connection k mod `connections`, whether or not earlier answers
- * came back. The loop polls the clock between I/O callbacks (setImmediate), so a request leaves within
- * microseconds of its time; it keeps one core busy, which is why the bench gives this process a core of
- * its own. (Waking on a 1 ms timer instead sent bursts of 9 at 9,000/s and was up to 3 ms late at p99.)
+ * came back. The loop wakes on a 1 ms timer and sends what has come due, so at 9,000 calls/s they leave
+ * in groups of about nine a millisecond apart. Polling the clock without pause would space them exactly,
+ * but it keeps a core busy: on a two-core machine that leaves the server one core, which at half of its
+ * two-core peak is no longer half loaded (etcd, held to one core that way, answered a third of the rate).
  * Latency runs from the moment a request is handed to its connection to the end of its answer; how late
  * the generator was against the schedule is reported beside it, so its own stalls show without being
  * charged to the server.
@@ -304,7 +305,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
         connections[k % connections.length]!.send({ sentNs: now, recorded, sawMessage: false });
       }
       for (const connection of connections) connection.flush();
-      if (next < total) setImmediate(poll);
+      if (next < total) setTimeout(poll, 1);
       else resolve();
     };
     poll();
@@ -335,17 +336,11 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-/**
- * Runs the generator in a process of its own, on CPU `cpu` when given (taskset), and returns its result.
- * The generator polls the clock without pause, so it must not share a core with what it measures.
- */
-export function runOpenLoopProcess(options: OpenLoopOptions, cpu?: number): Promise<OpenLoopResult> {
-  const script = fileURLToPath(import.meta.url);
-  const [command, args] = cpu === undefined
-    ? [process.execPath, [script, JSON.stringify(options)]]
-    : ["taskset", ["-c", String(cpu), process.execPath, script, JSON.stringify(options)]];
+/** Runs the generator in a process of its own (so that its event loop is not the caller's) and returns its result. */
+export function runOpenLoopProcess(options: OpenLoopOptions): Promise<OpenLoopResult> {
+  const args = [fileURLToPath(import.meta.url), JSON.stringify(options)];
   return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: (options.durationS + 30) * 1000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+    execFile(process.execPath, args, { timeout: (options.durationS + 30) * 1000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`open-loop generator failed: ${error.message}\n${stderr}`));
       try {
         // JSON has no Infinity (the latency of calls never answered): it travels as a string.
