@@ -3,7 +3,7 @@
  * loopback, with the same load generator (h2load) sending the same pre-encoded gRPC unary calls.
  * Prints one table (req/s, p50, p99 per workload and system, ratio Armada/etcd and Armada/ceiling),
  * checks the issue's targets, and writes every number as JSON. Measures; asserts nothing. The one
- * fixed-rate row (serializable reads at half of Armada's peak) uses an open-loop generator of its own
+ * fixed-rate row (serializable reads at half of each system's peak) uses an open-loop generator of its own
  * instead (open-loop.ts): h2load cannot hold such a schedule.
  *
  * Flags: --duration=S (measured seconds per run, default 5), --warmup=S (default 5), --long (15 s
@@ -446,16 +446,16 @@ async function measureScan(options: Options, system: System): Promise<void> {
 }
 
 /**
- * Unmeasured load on every member before the first measurement: Node's JIT needs a few seconds of
- * traffic before the serving path runs optimized code (Go's etcd needs none, and gets the same runs).
- */
-/**
  * Seconds of writes before a cluster's measured runs. A fresh 3-node Armada cluster needs about 40 s of
  * writes before its CPU per write settles (835 µs in the first 5 s, ~300 µs after 45 s; docs/performance.md,
- * change 26); etcd gets the same.
+ * changes 24 and 26); etcd gets the same.
  */
 const CLUSTER_WRITE_WARMUP_S = 30;
 
+/**
+ * Unmeasured load on every member before the first measurement: Node's JIT needs a few seconds of
+ * traffic before the serving path runs optimized code (Go's etcd needs none, and gets the same runs).
+ */
 async function warmUp(options: Options, system: System): Promise<void> {
   const r = system.requests;
   const seconds = Math.max(1, Math.round(options.durationS / 2));
