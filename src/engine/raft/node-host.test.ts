@@ -123,3 +123,20 @@ test("a Ready carrying a snapshot is applied only after its write, even when its
   assert.deepEqual(store.events, ["write started []", "write done []", "applied [1]"]);
   await host.stop();
 });
+
+test("committed membership changes are applied only after the round's write, when the core has taken them in", async () => {
+  const store = new HeldLogStore();
+  const change: Entry = { index: 2, term: 1, type: "confChange", data: new Uint8Array([1]) };
+  const host = hostWith(store, [
+    ready({ entries: [entry(1), change], mustSync: true }),
+    ready({ entries: [entry(3)], committedEntries: [entry(1), change], mustSync: true }),
+  ]);
+  await settle();
+  store.finishWrite();
+  await settle();
+  assert.deepEqual(store.events, ["write started [1,2]", "write done [1,2]", "write started [3]"]);
+  store.finishWrite();
+  await settle();
+  assert.deepEqual(store.events.slice(3), ["write done [3]", "applied [1,2]"]);
+  await host.stop();
+});

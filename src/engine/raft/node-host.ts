@@ -142,7 +142,8 @@ export class NodeHost {
    *
    * Committed entries that were already on disk before this round's write (on a leader, all of them: it
    * commits only what it sent in an earlier round, whose write has finished) are applied beside the write
-   * instead of after it. Without that, every write waited for the fdatasync of the next round too.
+   * instead of after it, unless they change the membership (see appliesBesideWrite). Without that, every
+   * write waited for the fdatasync of the next round too.
    */
   private async round(): Promise<boolean> {
     for (const group of this.groups.values()) group.flushReads();
@@ -167,7 +168,7 @@ export class NodeHost {
     // they commit reaches the state machine only through a later Ready, handed out after this write.
     this.send(outgoing, "leaderAppends");
     const writing = updates.length > 0 ? this.options.log.save(updates, mustSync) : null;
-    const applyingBesideWrite = readies.every(([, ready]) => committedBeforeWrite(ready)) ? this.applyInOrder(readies) : null;
+    const applyingBesideWrite = readies.every(([, ready]) => appliesBesideWrite(ready)) ? this.applyInOrder(readies) : null;
     // Awaited below; this keeps a failure of both from being reported as an unhandled rejection.
     applyingBesideWrite?.catch(() => undefined);
     if (writing) await writing;
@@ -281,12 +282,16 @@ export class NodeHost {
 }
 
 /**
- * Whether every committed entry of `ready` was on disk before this Ready's own write: it holds no snapshot
- * and its committed entries end before its first new entry (the write may replace entries from there on).
+ * Whether `ready` may be applied beside its own write: it holds no snapshot, its committed entries end
+ * before its first new entry (the write may replace entries from there on, so only those before it were
+ * on disk already), and none of them changes the membership. A membership change takes effect in the Raft
+ * core only at advance(), after the write; an apply that finished before that could record a snapshot
+ * (RaftGroup.maybeSnapshot reads the core's membership) without the change its own entries made.
  */
-function committedBeforeWrite(ready: Ready): boolean {
+function appliesBesideWrite(ready: Ready): boolean {
   if (ready.snapshot) return false;
   const lastCommitted = ready.committedEntries[ready.committedEntries.length - 1];
   const firstNew = ready.entries[0];
-  return lastCommitted === undefined || firstNew === undefined || lastCommitted.index < firstNew.index;
+  if (lastCommitted !== undefined && firstNew !== undefined && lastCommitted.index >= firstNew.index) return false;
+  return ready.committedEntries.every((entry) => entry.type !== "confChange");
 }
