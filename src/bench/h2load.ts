@@ -130,7 +130,7 @@ function runOne(h2load: string, spec: LoadSpec, index: number, workDir: string, 
 }
 
 /** The value at quantile `q` of sorted `values`. */
-function quantile(sorted: Float64Array, q: number): number {
+export function quantile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }

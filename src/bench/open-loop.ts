@@ -26,6 +26,7 @@
 import { execFile } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { quantile } from "./h2load.js";
 
 export interface OpenLoopOptions {
   /** http://host:port */
@@ -124,7 +125,7 @@ class Connection {
   private sendWindow = DEFAULT_WINDOW;
   private readonly waiting: Call[] = [];
   private out: Buffer[] = [];
-  failure: Error | null = null;
+  private failure: Error | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -329,11 +330,6 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     sendLagP99Ms: quantile(lags, 0.99),
     sendLagMaxMs: quantile(lags, 1),
   };
-}
-
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 /** Runs the generator in a process of its own (so that its event loop is not the caller's) and returns its result. */
