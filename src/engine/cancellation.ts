@@ -6,6 +6,8 @@
  * item of a linearizable read's CPU profile, 5% of it, and every write and linearizable read needs one to
  * wait (docs/performance.md, change 21).
  */
+import { AbortedError } from "./errors.js";
+
 export interface Cancellation {
   readonly aborted: boolean;
   readonly reason: unknown;
@@ -40,6 +42,12 @@ export class Canceller implements Cancellation {
     this.#listeners = null;
     if (listeners) for (const listener of listeners) listener();
   }
+}
+
+/** Why `cancellation` fired, as the error a waiter is rejected with (a reason that is not an Error reads as "cancelled"). */
+export function cancellationError(cancellation: Cancellation): Error {
+  const reason: unknown = cancellation.reason;
+  return reason instanceof Error ? reason : new AbortedError("cancelled");
 }
 
 /** `cancellation` as an AbortSignal, for the APIs that need a real one (AbortSignal.any, timers). */

@@ -3,8 +3,7 @@
  * reach a target (spec §10.3). The state machine reports every advance; waiters are released in order,
  * and a waiter whose signal fires first is rejected with the signal's reason.
  */
-import { AbortedError } from "./errors.js";
-import type { Cancellation } from "./cancellation.js";
+import { cancellationError, type Cancellation } from "./cancellation.js";
 
 interface Waiter {
   readonly target: number;
@@ -34,11 +33,11 @@ export class IndexWaiters {
   wait(target: number, signal?: Cancellation): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (target <= this.current) return Promise.resolve();
-    if (signal?.aborted) return Promise.reject(reasonOf(signal));
+    if (signal?.aborted) return Promise.reject(cancellationError(signal));
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.waiters = this.waiters.filter((waiter) => waiter !== entry);
-        reject(reasonOf(signal!));
+        reject(cancellationError(signal!));
       };
       const entry: Waiter = { target, resolve, reject, cleanup: () => signal?.removeEventListener("abort", onAbort) };
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -72,8 +71,4 @@ export class IndexWaiters {
       waiter.reject(error);
     }
   }
-}
-
-function reasonOf(signal: Cancellation): Error {
-  return signal.reason instanceof Error ? signal.reason : new AbortedError("cancelled");
 }

@@ -3,8 +3,8 @@
  * reads waiting for a read index to be confirmed and then applied. Every waiter is bounded by the
  * caller's AbortSignal, so a request lost to a leadership change never waits forever.
  */
-import { AbortedError, TransientError } from "../errors.js";
-import type { Cancellation } from "../cancellation.js";
+import { TransientError } from "../errors.js";
+import { cancellationError, type Cancellation } from "../cancellation.js";
 
 interface Settle<T> {
   resolve(value: T): void;
@@ -52,7 +52,7 @@ export class ProposalWaiters<T> {
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
         this.byIndex.delete(index);
-        reject(abortReason(signal!));
+        reject(cancellationError(signal!));
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -124,7 +124,7 @@ export class ReadWaiters {
         // A read already confirmed waits in byIndex; drop it there too.
         const at = this.byIndex.findIndex((entry) => entry.waiter === waiter);
         if (at >= 0) this.byIndex.splice(at, 1);
-        reject(abortReason(signal!));
+        reject(cancellationError(signal!));
       };
       const done = () => signal?.removeEventListener("abort", onAbort);
       const waiter: Settle<void> = {
@@ -133,7 +133,7 @@ export class ReadWaiters {
       };
       if (signal?.aborted) {
         if (group.size === 0) this.byContext.delete(context);
-        reject(abortReason(signal));
+        reject(cancellationError(signal));
         return;
       }
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -176,9 +176,4 @@ export class ReadWaiters {
     this.byContext.clear();
     this.byIndex.length = 0;
   }
-}
-
-function abortReason(signal: Cancellation): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new AbortedError("cancelled");
 }
