@@ -27,6 +27,11 @@ const SYSTEM_KEY = {
   slot: Buffer.from("data_slot"),
 } as const;
 
+/** lmdb-js's environment sync (mdb_env_sync, forced), which its type declarations leave out. */
+interface SyncableEnv {
+  sync(callback: (error?: unknown) => void): void;
+}
+
 /** The system values of one consistent view. */
 export interface SystemValues {
   index: number;
@@ -57,8 +62,15 @@ export class TableStore {
 
   /**
    * Opens (creating if needed) the environment in `dir`. `overlappingSync: false` makes every commit
-   * fdatasync before its promise resolves, so a resolved write is durable (lmdb-js's default resolves
-   * once committed but possibly not yet on disk).
+   * fdatasync its data pages before its promise resolves (lmdb-js's default resolves once committed but
+   * possibly not yet on disk). `noMetaSync` leaves out the second fdatasync of each commit, the one of
+   * its meta page: that page reaches the disk with the next commit's sync or with {@link sync}.
+   *
+   * So an operating-system crash or power loss may undo the last commit (never more, and never leaving a
+   * broken database: the previous meta page and the pages it points to are synced and LMDB does not reuse
+   * them); a killed process loses nothing, the page cache keeps the write. What an undone commit applied
+   * is still in the Raft log, which replays it, because nothing lets the log forget entries before
+   * {@link sync} made the state covering them durable (see TableStateMachine.flush).
    */
   static open(dir: string): TableStore {
     mkdirSync(dir, { recursive: true });
@@ -68,6 +80,7 @@ export class TableStore {
       maxReaders: LMDB_MAX_READERS,
       overlappingSync: false,
       noSync: false,
+      noMetaSync: true,
       ...DB_OPTIONS,
     });
     return new TableStore(env);
@@ -133,6 +146,13 @@ export class TableStore {
    */
   async writeUnguarded<T>(work: () => T): Promise<T> {
     return this.#env.transaction(work);
+  }
+
+  /** Makes every commit so far durable, meta page included (one fdatasync, on lmdb-js's thread). */
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      (this.#env as unknown as SyncableEnv).sync((error?: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()));
+    });
   }
 
   /** Removes every entry of a data slot (readers pinned to older snapshots still see their contents). */

@@ -107,12 +107,24 @@ export class TableStateMachine {
 
   /**
    * Applies `entries` (ascending indices) in one atomic LMDB transaction together with the new applied
-   * index and leader index; resolves once that transaction is on disk. Entries at or below the applied
+   * index and leader index; resolves once that transaction's data is on disk (its meta page follows with
+   * the next commit or {@link flush}). Entries at or below the applied
    * index are skipped (replay after a crash) and get no result. Any failure rejects with a
    * {@link FatalApplyError} and applies nothing.
    */
   apply(entries: LogEntryToApply[]): Promise<ApplyResult[]> {
     return this.#writes.run(() => this.#applyNow(entries));
+  }
+
+  /**
+   * Makes everything applied so far durable. A commit of {@link apply} may be undone by an operating-system
+   * crash until the next commit or this call (see TableStore.open), so the Raft log must keep the entries
+   * after the last flush: the node host flushes before it records a snapshot, which lets the log drop
+   * the entries it covers.
+   */
+  flush(): Promise<void> {
+    this.#checkOpen();
+    return this.#writes.run(() => this.#store.sync());
   }
 
   /** Serializable read of committed state. */
@@ -256,6 +268,9 @@ export class TableStateMachine {
       throw error;
     }
     this.#system = next;
+    // The Raft snapshot that follows a streamed install is written to the log as soon as this returns: the
+    // switch must not be the commit an operating-system crash could undo.
+    await this.#store.sync();
     // Readers pinned to older views keep seeing the old slot's pages (LMDB MVCC).
     await this.#store.clearSlot(active);
     return { leaderIndex: next.leaderIndex, keys };

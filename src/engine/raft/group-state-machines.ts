@@ -28,6 +28,10 @@ export class TableGroupStateMachine implements GroupStateMachine<ApplyResult> {
     return new Map(results.map((result) => [result.index, result]));
   }
 
+  flush(): Promise<void> {
+    return this.table.flush();
+  }
+
   /** Table data arrives through the snapshot stream before Raft sees the snapshot; only check it did. */
   async installSnapshot(snapshot: Snapshot): Promise<void> {
     if (this.table.appliedIndex < snapshot.metadata.index) {
@@ -61,6 +65,9 @@ export class MetadataGroupStateMachine implements GroupStateMachine<MetadataResu
     await this.onApplied([...results.values()]);
     return results;
   }
+
+  /** Nothing to do: every catalogue commit syncs in full. */
+  async flush(): Promise<void> {}
 
   async installSnapshot(snapshot: Snapshot): Promise<void> {
     const state = JSON.parse(Buffer.from(snapshot.data).toString("utf8")) as MetadataState;

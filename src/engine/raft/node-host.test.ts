@@ -28,6 +28,19 @@ class HeldLogStore {
     }));
   }
 
+  /** Log storage seen by snapshot recording: an empty log with no snapshot yet. */
+  storage(): { snapshot(): { metadata: { index: number } }; firstIndex(): number } {
+    return { snapshot: () => ({ metadata: { index: 0 } }), firstIndex: () => 1 };
+  }
+
+  async createSnapshot(_groupId: number, snapshot: { metadata: { index: number } }): Promise<void> {
+    this.events.push(`snapshot recorded at ${snapshot.metadata.index}`);
+  }
+
+  async compact(_groupId: number, index: number): Promise<void> {
+    this.events.push(`log compacted to ${index}`);
+  }
+
   finishWrite(): void {
     const next = this.release.shift();
     assert.ok(next, "no write is open");
@@ -39,8 +52,14 @@ class HeldLogStore {
   }
 }
 
+/** Asks for a snapshot after applying `entry`, and holds the state machine's flush open until released. */
+interface SnapshotScript {
+  readonly afterEntry: number;
+  releaseFlush?: () => void;
+}
+
 /** One scripted group: hands out the given Readys in turn and logs what it applies. */
-function scriptedGroup(readies: Ready[], events: string[]) {
+function scriptedGroup(readies: Ready[], events: string[], snapshotAt?: SnapshotScript) {
   let advanced = true;
   return {
     groupId: 7,
@@ -60,7 +79,20 @@ function scriptedGroup(readies: Ready[], events: string[]) {
     onWork: () => undefined,
     handleReady: async (r: Ready) => {
       if (r.committedEntries.length > 0) events.push(`applied [${r.committedEntries.map((e) => e.index).join(",")}]`);
-      return null;
+      const last = r.committedEntries[r.committedEntries.length - 1];
+      if (!snapshotAt || last?.index !== snapshotAt.afterEntry) return null;
+      const metadata = { index: last.index, term: last.term, confState: { voters: [1], learners: [] } };
+      return { snapshot: { metadata, data: new Uint8Array() }, compactTo: last.index - 1 };
+    },
+    flushApplied: () => {
+      events.push("flush started");
+      return new Promise<void>((resolve) => {
+        if (!snapshotAt) return resolve();
+        snapshotAt.releaseFlush = () => {
+          events.push("flush done");
+          resolve();
+        };
+      });
     },
   };
 }
@@ -69,7 +101,7 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function hostWith(store: HeldLogStore, readies: Ready[]): NodeHost {
+function hostWith(store: HeldLogStore, readies: Ready[], snapshotAt?: SnapshotScript): NodeHost {
   const host = new NodeHost({
     nodeId: 1,
     rttMs: 1_000_000,
@@ -80,7 +112,7 @@ function hostWith(store: HeldLogStore, readies: Ready[]): NodeHost {
     logWarn: () => undefined,
   });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  host.add(scriptedGroup(readies, store.events) as any);
+  host.add(scriptedGroup(readies, store.events, snapshotAt) as any);
   return host;
 }
 
@@ -138,5 +170,21 @@ test("committed membership changes are applied only after the round's write, whe
   store.finishWrite();
   await settle();
   assert.deepEqual(store.events.slice(3), ["write done [3]", "applied [1,2]"]);
+  await host.stop();
+});
+
+test("a snapshot is recorded, and the log compacted, only after the state machine flushed what it applied", async () => {
+  const store = new HeldLogStore();
+  const snapshotAt: SnapshotScript = { afterEntry: 2 };
+  // A single-node leader: the snapshot is asked for by the apply of entries 1 and 2, after their write.
+  const host = hostWith(store, [ready({ entries: [entry(1), entry(2)], committedEntries: [entry(1), entry(2)], mustSync: true })], snapshotAt);
+  await settle();
+  store.finishWrite();
+  await settle();
+  assert.deepEqual(store.events, ["write started [1,2]", "write done [1,2]", "applied [1,2]", "flush started"]);
+  assert.ok(snapshotAt.releaseFlush, "the host flushes before recording");
+  snapshotAt.releaseFlush();
+  await settle();
+  assert.deepEqual(store.events.slice(4), ["flush done", "snapshot recorded at 2", "log compacted to 1"]);
   await host.stop();
 });

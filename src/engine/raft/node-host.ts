@@ -241,6 +241,9 @@ export class NodeHost {
     const storage = this.options.log.storage(group.groupId);
     if (request.snapshot.metadata.index <= storage.snapshot().metadata.index) return;
     if (request.snapshot.metadata.index < storage.firstIndex()) return;
+    // The snapshot lets the log drop the entries it covers: the state machine's copy of them must be
+    // durable first (a table's last commit is not, until the next one; see TableStore.open).
+    await group.flushApplied();
     await this.options.log.createSnapshot(group.groupId, request.snapshot);
     if (request.compactTo >= storage.firstIndex()) await this.options.log.compact(group.groupId, request.compactTo);
   }

@@ -9,8 +9,10 @@ import type { Cancellation } from "../cancellation.js";
 
 /** What a group's state machine must offer the driver. */
 export interface GroupStateMachine<R> {
-  /** Highest applied index, durable. */
+  /** Highest applied index. On disk; an operating-system crash may undo what was applied since the last {@link flush}. */
   readonly appliedIndex: number;
+  /** Makes everything applied so far durable (before the log forgets the entries it covers). */
+  flush(): Promise<void>;
   /** Applies committed entries in order; returns the results of entries that carried a command. */
   apply(entries: readonly Entry[]): Promise<Map<number, R>>;
   /** Installs a snapshot received through Raft (the metadata group carries its state inline). */
@@ -147,6 +149,11 @@ export class RaftGroup<R> {
     }
     this.reads.appliedTo(this.stateMachine.appliedIndex);
     return this.maybeSnapshot(ready.committedEntries);
+  }
+
+  /** Makes everything this node applied durable; the host calls it before recording a snapshot. */
+  flushApplied(): Promise<void> {
+    return this.stateMachine.flush();
   }
 
   private maybeSnapshot(applied: readonly Entry[]): SnapshotRequest | null {
