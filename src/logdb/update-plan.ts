@@ -30,7 +30,7 @@ interface Bounds {
 }
 
 export function checkCount(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new InvalidUpdateError(`${what} must be a non-negative safe integer, got ${String(value)}`);
+  if (!isCount(value)) throw new InvalidUpdateError(`${what} must be a non-negative safe integer, got ${String(value)}`);
   return value;
 }
 
@@ -49,6 +49,7 @@ function checkConfState(conf: ConfState | undefined, what: string): ConfState {
 }
 
 function checkHardState(hs: HardState, groupId: number): HardState {
+  if (isCount(hs.term) && isCount(hs.vote) && isCount(hs.commit)) return { term: hs.term, vote: hs.vote, commit: hs.commit };
   checkCount(hs.term, `group ${groupId} hard state term`);
   checkCount(hs.vote, `group ${groupId} hard state vote`);
   checkCount(hs.commit, `group ${groupId} hard state commit`);
@@ -68,6 +69,9 @@ function checkEntries(entries: readonly Entry[], groupId: number): void {
   if (!Array.isArray(entries)) throw new InvalidUpdateError(`group ${groupId} entries must be an array`);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
+    // Every save checks every entry: the valid case is decided without building the message text (which
+    // cost a string per entry on the write path); only an invalid entry goes through the named checks.
+    if (isValidEntry(e, i === 0 ? undefined : entries[i - 1]!)) continue;
     const what = `group ${groupId} entry ${i}`;
     checkCount(e.index, `${what} index`);
     checkCount(e.term, `${what} term`);
@@ -75,6 +79,22 @@ function checkEntries(entries: readonly Entry[], groupId: number): void {
     checkBytes(e.data, `${what} data`, ENTRY_DATA_BYTES_MAX);
     if (i > 0 && e.index !== entries[i - 1]!.index + 1) throw new InvalidUpdateError(`${what} has index ${e.index} after ${entries[i - 1]!.index}: entries must be consecutive`);
   }
+}
+
+function isValidEntry(e: Entry, previous: Entry | undefined): boolean {
+  const data: unknown = e.data; // read once, as the named checks do
+  return (
+    isCount(e.index) &&
+    isCount(e.term) &&
+    (e.type === 'normal' || e.type === 'confChange') &&
+    data instanceof Uint8Array &&
+    data.byteLength <= ENTRY_DATA_BYTES_MAX &&
+    (previous === undefined || e.index === previous.index + 1)
+  );
+}
+
+function isCount(value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 /** MemoryStorage.append's rules: skip entries covered by the snapshot, refuse a gap after the last index. */

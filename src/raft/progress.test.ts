@@ -53,6 +53,23 @@ describe('flow control and quorum arithmetic', () => {
     assert.equal(t.committed(), 5);
   });
 
+  it('commit index matches the quorum-th largest match index for any order, ties and membership size', () => {
+    // Proves: committed() (insertion into a reused buffer) agrees with sorting, also after the voter set
+    // grows and shrinks, and with equal match indexes.
+    const t = new ProgressTracker(4);
+    let seed = 7;
+    const next = (bound: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % bound;
+    for (let round = 0; round < 300; round++) {
+      const size = 1 + next(7);
+      const voters = Array.from({ length: size }, (_, i) => i + 1);
+      t.setConfState({ voters, learners: [] }, 1);
+      const matches = voters.map(() => next(4) * 10);
+      voters.forEach((id, i) => (t.progress.get(id)!.match = matches[i]!));
+      const expected = [...matches].sort((a, b) => b - a)[Math.floor(size / 2)]!;
+      assert.equal(t.committed(), expected, `voters ${size}, matches ${matches.join(',')}`);
+    }
+  });
+
   it('vote tally: won with a majority, lost once a majority refused', () => {
     // Proves: elections end as soon as the outcome is certain.
     const t = new ProgressTracker(4);
