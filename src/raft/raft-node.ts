@@ -106,6 +106,7 @@ export class RaftNode {
     const r = this.raft;
     return (
       r.readHeartbeatPending ||
+      r.proposalAppendsPending ||
       r.messages.length > 0 ||
       r.readStates.length > 0 ||
       r.log.unstable.entries.length > 0 ||
@@ -121,6 +122,7 @@ export class RaftNode {
     invariant(!this.outstanding, () => `node ${this.raft.id}: ready() called twice without advance()`);
     const r = this.raft;
     r.flushReadHeartbeat();
+    r.flushProposalAppends();
     const soft = r.softState();
     const hard = r.hardState();
     const entries = r.log.unstable.entries.slice();

@@ -61,6 +61,11 @@ export class Raft {
   deferredReads: DeferredRead[] = [];
   /** Reads were queued since the last heartbeat round that carried a read context. */
   readHeartbeatPending = false;
+  /**
+   * Proposals were appended since the engine last took a Ready. Their appends go out when it next takes
+   * one: one message per follower for all of them, instead of one per proposal and follower.
+   */
+  proposalAppendsPending = false;
 
   constructor(config: RaftConfig) {
     this.config = resolveConfig(config);
@@ -130,6 +135,7 @@ export class Raft {
     this.readOnly = new ReadOnlyQueue();
     this.deferredReads = [];
     this.readHeartbeatPending = false;
+    this.proposalAppendsPending = false;
   }
 
   becomeFollower(term: number, leaderId: number): void {
@@ -385,7 +391,7 @@ export class Raft {
     }
     this.requireNoTransfer();
     const ticket = this.appendEntries([{ type: 'normal', data }]);
-    this.broadcastAppend();
+    this.proposalAppendsPending = true;
     return ticket;
   }
 
@@ -464,6 +470,17 @@ export class Raft {
     this.readOnly.recordAck(this.id, context);
     // One heartbeat round, sent when the engine next takes a Ready, confirms every read queued until then.
     this.readHeartbeatPending = true;
+  }
+
+  /** Sends the entries proposed since the last Ready to every follower that can take them (called by ready()). */
+  flushProposalAppends(): void {
+    if (!this.proposalAppendsPending) return;
+    this.proposalAppendsPending = false;
+    if (this.role !== 'leader') return;
+    // As many appends as the follower's window takes (one, unless messageBytesMax splits the entries).
+    // Without entries to send, a follower needs nothing: it got them with an append sent since (one
+    // answering its response), or it is paused and will be sent them when it answers.
+    for (const id of this.tracker.progress.keys()) if (id !== this.id) while (this.maybeSendAppend(id, false));
   }
 
   /** Sends the heartbeat round that confirms the reads queued since the last one (called by ready()). */
