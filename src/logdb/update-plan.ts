@@ -93,7 +93,7 @@ function isValidEntry(e: Entry, previous: Entry | undefined): boolean {
   );
 }
 
-function isCount(value: unknown): boolean {
+function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
