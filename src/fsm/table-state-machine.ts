@@ -119,8 +119,8 @@ export class TableStateMachine {
   /**
    * Makes everything applied so far durable. A commit of {@link apply} may be undone by an operating-system
    * crash until the next commit or this call (see TableStore.open), so the Raft log must keep the entries
-   * after the last flush: the node host flushes before it records a snapshot, which lets the log drop
-   * the entries it covers.
+   * after the last flush: the engine flushes before a snapshot, recorded here or received, lets the log
+   * drop the entries it covers.
    */
   flush(): Promise<void> {
     this.#checkOpen();
@@ -268,9 +268,6 @@ export class TableStateMachine {
       throw error;
     }
     this.#system = next;
-    // The Raft snapshot that follows a streamed install is written to the log as soon as this returns: the
-    // switch must not be the commit an operating-system crash could undo.
-    await this.#store.sync();
     // Readers pinned to older views keep seeing the old slot's pages (LMDB MVCC).
     await this.#store.clearSlot(active);
     return { leaderIndex: next.leaderIndex, keys };

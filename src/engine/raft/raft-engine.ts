@@ -322,10 +322,11 @@ export class RaftEngine implements Engine, NetworkHandlers {
       this.options.logger.info("table recovered from a snapshot", { table: table.info.name, index: header.streamIndex, from });
     } else {
       for await (const _ of chunks); // Already at least as new: drain the stream so the sender completes.
-      // The snapshot lets the log drop entries that the table may hold only in its last, not yet durable
-      // commit (see TableStore.open): make it durable first, as the node host does before its own snapshots.
-      await table.stateMachine.flush();
     }
+    // The snapshot lets the log drop entries that the table may hold only in its last, not yet durable
+    // commit (see TableStore.open), whether it was just installed or already held: make it durable first,
+    // as the node host does before its own snapshots.
+    await table.stateMachine.flush();
     table.group.node.step({
       type: "snapshot",
       from,
