@@ -9,6 +9,7 @@ import type { MethodSpec, ServiceSpec } from "../proto/services.js";
 import { AbortedError } from "../engine/errors.js";
 import { Canceller, toAbortSignal, type Cancellation } from "../engine/cancellation.js";
 import { registerFastUnary, type FastUnaryCall } from "./fast-unary.js";
+import { FramedResponse } from "./framed-response.js";
 import { Code, invalidArgument, isUnexpected, StatusError, toStatusError } from "./status.js";
 
 /** What a handler knows about its call. */
@@ -95,7 +96,7 @@ function methodDefinition(path: string, method: MethodSpec): grpc.MethodDefiniti
     responseStream: method.kind === "serverStream",
     requestSerialize: (value: object) => asBuffer(method.request.encode(value).finish()),
     requestDeserialize: (bytes: Buffer) => decodeRequest(method, bytes),
-    responseSerialize: (value: object) => asBuffer(method.response.encode(value).finish()),
+    responseSerialize: (value: object) => (value instanceof FramedResponse ? value.message : asBuffer(method.response.encode(value).finish())),
     responseDeserialize: (bytes: Buffer) => method.response.decode(bytes),
   };
 }
@@ -291,6 +292,10 @@ type UnaryAnswer = (status: Partial<grpc.StatusObject> | null, response?: object
 function answerFast(call: FastUnaryCall, method: MethodSpec, status: Partial<grpc.StatusObject> | null, response?: object): void {
   if (status !== null) {
     call.sendStatus(status.code ?? Code.UNKNOWN, status.details ?? "", status.metadata);
+    return;
+  }
+  if (response instanceof FramedResponse) {
+    call.sendFrame(response.frame);
     return;
   }
   let encoded: Uint8Array;

@@ -22,12 +22,12 @@ import { createRequire } from "node:module";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { ACCEPTED_ENCODINGS, IDENTITY } from "../compression/index.js";
+import { GRPC_FRAME_HEADER_BYTES as FRAME_HEADER_BYTES } from "./framed-response.js";
 
 /** The grpc-js minor release whose internals this module was written against. */
 const PATCHED_GRPC_JS_VERSION = /^1\.14\./;
 /** grpc-js's receive limit when a server sets none. */
 const DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
-const FRAME_HEADER_BYTES = 5;
 /** grpc-js's format of `grpc-timeout` (a number of units: hours, minutes, seconds, ms, µs, ns). */
 const TIMEOUT_HEADER = /(\d{1,8})\s*([HMSmun])/;
 const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
@@ -203,12 +203,17 @@ export class FastUnaryCall {
 
   /** Answers with one response message (already serialized, unprefixed) and status OK. */
   sendMessage(message: Uint8Array): void {
-    if (this.#ended || this.#gone()) return;
-    this.#end();
     const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
     frame[0] = 0;
     frame.writeUInt32BE(message.length, 1);
     frame.set(message, FRAME_HEADER_BYTES);
+    this.sendFrame(frame);
+  }
+
+  /** Answers with one response message already in its gRPC frame (framed-response.ts) and status OK. */
+  sendFrame(frame: Buffer): void {
+    if (this.#ended || this.#gone()) return;
+    this.#end();
     const stream = this.stream;
     stream.respond(
       { ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPTED_ENCODINGS, "grpc-encoding": IDENTITY },

@@ -11,6 +11,8 @@ import type { RangeQuery } from "../fsm/index.js";
 import type { CallContext, Handler } from "./bind.js";
 import { checkKeySize, checkValueSize, isReadOnlyTxn, requireTableAndKey, validateRangeRequest, validateTxn } from "./validate.js";
 import { invalidArgument } from "./status.js";
+import type { FramedResponse } from "./framed-response.js";
+import { encodeRangeResponse, type RangeBody, type ResponseHeaderValues } from "./range-response.js";
 
 /** Bound on how long IterateRange may take to open its view when the client set no deadline. */
 export const ITERATE_OPEN_TIMEOUT_MS = 5000;
@@ -41,7 +43,7 @@ function tableName(bytes: Uint8Array): string {
 }
 
 /** The response header for `table` on this node; `revision` for writes. */
-export function header(table: TableHandle, revision = 0): armada.v1.IResponseHeader {
+export function header(table: TableHandle, revision = 0): ResponseHeaderValues {
   const status = table.status();
   return {
     shardId: status.shardId,
@@ -62,8 +64,8 @@ function rangeQuery(request: armada.v1.IRangeRequest): RangeQuery {
   };
 }
 
-function rangeResponse(table: TableHandle, result: { kvs: armada.v1.IKeyValue[]; count: number; more: boolean }): armada.v1.IRangeResponse {
-  return { header: header(table), kvs: result.kvs, count: result.count, more: result.more };
+function rangeResponse(table: TableHandle, result: RangeBody): FramedResponse {
+  return encodeRangeResponse(header(table), result);
 }
 
 /** Creates the KV handlers over `engine`. */
@@ -74,7 +76,9 @@ export function kvHandlers(engine: Engine): Record<string, Handler> {
       const table = lookupTable(engine, request.table);
       checkKeySize(request.key, request.rangeEnd);
       if (request.linearizable) await table.readIndex({ signal: context.cancellation });
-      return rangeResponse(table, table.stateMachine.range(rangeQuery(request)));
+      // The header is read first: nothing may read LMDB between the lent read and its encoding.
+      const responseHeader = header(table);
+      return table.stateMachine.rangeLent(rangeQuery(request), (result) => encodeRangeResponse(responseHeader, result));
     },
 
     IterateRange: async (request: armada.v1.RangeRequest, context: CallContext, send: (message: object) => Promise<void>) => {

@@ -23,6 +23,24 @@ test("single-key lookup: found, missing, keys_only and count_only", async () => 
   });
 });
 
+test("a lent single-key read gives the stored value, small or large, valid until the next read", async () => {
+  // Proves rangeLent's view ends where the value ends (LMDB's reusable buffer is larger than the value),
+  // that a value larger than that buffer comes through whole, and that the result equals range()'s.
+  await withTable(async (table) => {
+    const large = "L".repeat(300_000);
+    await table.apply(put("small", "value"), put("large", large), put("empty", ""));
+    for (const [key, query] of [["small", {}], ["large", {}], ["empty", {}], ["small", { keysOnly: true }], ["small", { countOnly: true }], ["missing", {}]] as const) {
+      const copied = table.sm.range({ key: b(key), ...query });
+      const lent = table.sm.rangeLent({ key: b(key), ...query }, (result) => ({ ...result, kvs: result.kvs.map((kv) => ({ ...kv, ...(kv.value ? { value: Buffer.from(kv.value) } : {}) })) }));
+      assert.deepEqual(lent, copied, `${key} ${JSON.stringify(query)}`);
+    }
+    assert.equal(table.sm.rangeLent({ key: b("large") }, (result) => result.kvs[0]!.value!.length), large.length);
+    // What "lent" means: the next read may overwrite the bytes, so a caller copies what it keeps.
+    const small = table.sm.rangeLent({ key: b("small") }, (result) => result.kvs[0]!.value!);
+    assert.equal(small.length, "value".length);
+  });
+});
+
 test("0x00..0x00 selects every key and range_end 0x00 selects keys ≥ key", async () => {
   // Proves the unbounded end, including the one-byte key 0x00 and long 0xFF keys ([FIX] truly unbounded).
   await withTable(async (table) => {

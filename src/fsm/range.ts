@@ -2,10 +2,9 @@
  * Range reads (spec §4.2.3, §4.2.4): single-key lookups and budgeted, limited scans that can be cut into
  * several responses (IterateRange, §4.3).
  */
-import type { armada } from "../proto/index.js";
 import { RESPONSE_SIZE_BUDGET } from "./constants.js";
 import { selectKeys } from "./keys.js";
-import { keyValueFieldSize, toKeyValue } from "./response-size.js";
+import { keyValueFieldSize, toKeyValue, type TableKeyValue } from "./response-size.js";
 import type { Entry, TableReader } from "./view.js";
 
 /** A range request as the state machine sees it (validation belongs to the API layer). */
@@ -21,7 +20,7 @@ export interface RangeQuery {
 
 /** One response's worth of results. `count` is the number of entries in `kvs`, or the match count for count_only. */
 export interface RangeResult {
-  kvs: armada.v1.IKeyValue[];
+  kvs: TableKeyValue[];
   count: number;
   more: boolean;
 }
@@ -36,10 +35,13 @@ export function emptyResult(): RangeResult {
   return { kvs: [], count: 0, more: false };
 }
 
-/** Evaluates `query` against `reader` and returns the first (or only) response. */
-export function readRange(reader: TableReader, query: RangeQuery): RangeResult {
+/**
+ * Evaluates `query` against `reader` and returns the first (or only) response. With `lent`, a single
+ * key's value is a view that the next read overwrites (TableReader.getLent).
+ */
+export function readRange(reader: TableReader, query: RangeQuery, lent = false): RangeResult {
   const selection = selectKeys(query.key, query.rangeEnd);
-  if (selection.kind === "single") return lookupSingle(reader, query);
+  if (selection.kind === "single") return lookupSingle(reader, query, lent);
   if (selection.kind === "empty") return emptyResult();
   const cursor = new RangeCursor(reader, selection.start, selection.end, query);
   try {
@@ -50,8 +52,8 @@ export function readRange(reader: TableReader, query: RangeQuery): RangeResult {
 }
 
 /** Single-key lookup with a point get: `count` 1 or 0, never `more`; `limit` is irrelevant. */
-export function lookupSingle(reader: TableReader, query: RangeQuery): RangeResult {
-  const value = reader.get(query.key);
+export function lookupSingle(reader: TableReader, query: RangeQuery, lent = false): RangeResult {
+  const value = lent ? reader.getLent(query.key) : reader.get(query.key);
   if (value === undefined) return emptyResult();
   // As in the reference: count_only wins over keys_only for single keys (no kvs at all).
   if (query.countOnly) return { kvs: [], count: 1, more: false };
@@ -94,7 +96,7 @@ export class RangeCursor {
   }
 
   #listChunk(): RangeResult {
-    const kvs: armada.v1.IKeyValue[] = [];
+    const kvs: TableKeyValue[] = [];
     let encodedSize = 0;
     for (;;) {
       if (this.#finished || this.#peek() === undefined) return this.#finish(kvs, false);
@@ -140,7 +142,7 @@ export class RangeCursor {
     this.#returned++;
   }
 
-  #finish(kvs: armada.v1.IKeyValue[], more: boolean, count = kvs.length): RangeResult {
+  #finish(kvs: TableKeyValue[], more: boolean, count = kvs.length): RangeResult {
     this.close();
     return { kvs, count, more };
   }

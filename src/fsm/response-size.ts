@@ -2,7 +2,6 @@
  * Arithmetic protobuf sizes of response entries, for the response size budget (spec §4.2.4).
  * Computing sizes instead of encoding keeps budget checks O(1) per entry.
  */
-import type { armada } from "../proto/index.js";
 
 const VARINT_PAYLOAD_BITS = 128;
 /** Every field involved (KeyValue.key/value, the repeated kvs/prev_kvs fields) has a number ≤ 15: 1-byte tag. */
@@ -26,7 +25,16 @@ export function keyValueFieldSize(keyLength: number, valueLength: number): numbe
   return TAG_BYTES + varintSize(body) + body;
 }
 
+/**
+ * A KeyValue as a table answers it: only the key and, when wanted and not empty, the value. Revisions are
+ * never set (spec §5.2), which is what lets api/range-response.ts encode these without protobufjs.
+ */
+export interface TableKeyValue {
+  readonly key: Uint8Array;
+  readonly value?: Uint8Array;
+}
+
 /** A response KeyValue: the value is omitted when not wanted or empty; revisions are never set (spec §5.2). */
-export function toKeyValue(key: Uint8Array, value: Uint8Array | undefined): armada.v1.IKeyValue {
+export function toKeyValue(key: Uint8Array, value: Uint8Array | undefined): TableKeyValue {
   return value === undefined || value.length === 0 ? { key } : { key, value };
 }

@@ -133,6 +133,16 @@ export class TableStateMachine {
     return readRange(new TableReader(this.#store.slot(this.#system.slot)), query);
   }
 
+  /**
+   * {@link range}, with the result only lent to `use`: a single key's value may be a view of LMDB's
+   * reusable read buffer, overwritten by the next read. Saves a copy per read for a caller that
+   * serializes the result at once (the Range handler).
+   */
+  rangeLent<T>(query: RangeQuery, use: (result: RangeResult) => T): T {
+    this.#checkOpen();
+    return use(readRange(new TableReader(this.#store.slot(this.#system.slot)), query, true));
+  }
+
   /** A lazy stream of responses over the state at the time of the call; close() releases it early. */
   iterateRange(query: RangeQuery): RangeIterator {
     this.#checkOpen();

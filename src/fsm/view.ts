@@ -39,6 +39,20 @@ export class TableReader {
     return this.#txn === undefined ? this.#db.get(stored) : this.#db.get(stored, { transaction: this.#txn });
   }
 
+  /**
+   * Like {@link get}, without copying the value: it is a view of LMDB's reusable read buffer, which the
+   * next read of any table on this thread overwrites. For callers that are done with it before then.
+   */
+  getLent(key: Uint8Array): Uint8Array | undefined {
+    // lmdb-js offers the lent read only on the latest state; a pinned view copies.
+    if (this.#txn !== undefined) return this.get(key);
+    const stored = toStoredKey(key);
+    if (stored === null) return undefined;
+    const value = this.#db.getBinaryFast(stored);
+    // The reusable buffer is larger than the value; its `length` alone says where the value ends.
+    return value === undefined ? undefined : value.subarray(0, value.length);
+  }
+
   /** Entries with `start ≤ key < end` (end null = unbounded) in ascending order, read lazily. */
   *scan(start: Uint8Array, end: Uint8Array | null): Generator<Entry, void, undefined> {
     const bounds = storedBounds(start, end);
