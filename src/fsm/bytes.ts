@@ -36,3 +36,14 @@ export function decodeU64(bytes: Uint8Array | undefined): number {
   if (!Number.isSafeInteger(value)) throw new RangeError(`stored index exceeds 2^53-1`);
   return value;
 }
+
+/**
+ * A copy of the first `length` bytes of `source`. Below 4 KiB it lands in Node's buffer pool, a slice of a
+ * shared ArrayBuffer, instead of in an ArrayBuffer of its own (see store.ts, DATA_DB_OPTIONS).
+ */
+export function copyToPool(source: Uint8Array, length: number): Buffer {
+  const copy = Buffer.allocUnsafe(length);
+  // A view bounded by `length`: `set` reads the array's real length, which can exceed `length` here.
+  copy.set(source.subarray(0, length));
+  return copy;
+}

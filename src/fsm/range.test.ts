@@ -41,6 +41,20 @@ test("a lent single-key read gives the stored value, small or large, valid until
   });
 });
 
+test("values read by scans and gets are copies that later reads leave intact", async () => {
+  // Proves the data slots' decoder (store.ts) copies out of lmdb-js's reusable read buffer: were a value
+  // a view of it, every value of a scan would read as the last one, and a get as whatever came next.
+  await withTable(async (table) => {
+    const names = Array.from({ length: 40 }, (_, i) => `k${String(i).padStart(2, "0")}`);
+    await table.apply(...names.map((name, i) => put(name, `${name}=${"v".repeat(i * 150)}`)));
+    const scanned = table.sm.range(ALL);
+    const single = table.sm.range({ key: b("k07") });
+    table.sm.range(ALL);
+    assert.deepEqual(pairs(scanned), names.map((name, i) => [name, `${name}=${"v".repeat(i * 150)}`]));
+    assert.deepEqual(pairs(single), [["k07", `k07=${"v".repeat(7 * 150)}`]]);
+  });
+});
+
 test("0x00..0x00 selects every key and range_end 0x00 selects keys ≥ key", async () => {
   // Proves the unbounded end, including the one-byte key 0x00 and long 0xFF keys ([FIX] truly unbounded).
   await withTable(async (table) => {
