@@ -1,7 +1,9 @@
 /**
  * A response message its handler serialized itself, already in the gRPC message frame (a compressed-flag
- * byte, a 4-byte big-endian length, the message). The binding (bind.ts) sends these bytes as they are:
- * on the fast unary path without a copy, through grpc-js as the message part.
+ * byte, a 4-byte big-endian length, the message). These bytes are sent as they are: by the fast unary
+ * path (bind.ts), and by grpc-js for streams and other calls (server/grpc-compression.ts patches its
+ * `serializeMessage`, which otherwise copies every message into a new frame). A call whose answer must be
+ * compressed compresses the message part instead.
  *
  * Why: the hottest response, a Range, costs protobufjs a writer, an operation object per field and a
  * LongBits per 64-bit field, then a copy into the frame; encoded by hand into one buffer it costs none of

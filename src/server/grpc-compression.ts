@@ -27,6 +27,7 @@ import { createRequire } from "node:module";
 import type { ServerHttp2Stream } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { ACCEPTED_ENCODINGS, CorruptCompressedDataError, DecompressedTooLargeError, IDENTITY, MESSAGE_CODECS, type MessageCodec } from "../compression/index.js";
+import { FramedResponse } from "../api/framed-response.js";
 
 /** The grpc-js minor release whose internals this patch was written against. */
 export const PATCHED_GRPC_JS_VERSION = /^1\.14\./;
@@ -62,11 +63,6 @@ const PATCHED_METHODS = ["decompressMessage", "serializeMessage", "sendMessage",
 export interface ServerInterceptorsModule {
   BaseServerInterceptingCall: { prototype: ServerCallPrototype };
   getServerInterceptingCall: (interceptors: unknown, stream: ServerHttp2Stream, headers: Record<string, string | string[] | undefined>, ...rest: unknown[]) => unknown;
-}
-
-/** A response message already framed (and compressed) by this module, passed through `serializeMessage`. */
-class FramedMessage {
-  constructor(readonly frame: Buffer) {}
 }
 
 /** The client's `grpc-accept-encoding`, by request stream; absent when the client sent none. */
@@ -158,7 +154,9 @@ function patchCall(prototype: ServerCallPrototype): void {
   };
 
   prototype.serializeMessage = function (value) {
-    return value instanceof FramedMessage ? value.frame : serializeMessage.call(this, value);
+    // Already framed: compressed by `sendMessage` below, or encoded into its frame by a handler
+    // (api/framed-response.ts; an uncompressed call's message is sent without another copy).
+    return value instanceof FramedResponse ? value.frame : serializeMessage.call(this, value);
   };
 
   prototype.sendMessage = function (message, callback) {
@@ -172,14 +170,14 @@ function patchCall(prototype: ServerCallPrototype): void {
       return sendMessage.call(this, message, callback);
     }
     if (serialized.length <= SYNC_COMPRESSION_BYTES_MAX) {
-      return sendMessage.call(this, new FramedMessage(frame(true, codec.compressSync(serialized))), callback);
+      return sendMessage.call(this, new FramedResponse(frame(true, codec.compressSync(serialized))), callback);
     }
     // Writes of one call are sequential (the next waits for `callback`) and the status follows the last
     // write's callback, so finishing later keeps the order. A call ended meanwhile drops the message.
     codec.compress(serialized).then(
       (compressed) => {
         if (this.stream.writableEnded || this.stream.destroyed) return;
-        sendMessage.call(this, new FramedMessage(frame(true, compressed)), callback);
+        sendMessage.call(this, new FramedResponse(frame(true, compressed)), callback);
       },
       (error: unknown) => this.sendStatus({ code: grpc.status.INTERNAL, details: `Failed to compress response: ${String(error)}`, metadata: null }),
     );
