@@ -534,7 +534,7 @@ async function singleNode(options: Options, system: System, ceiling?: System): P
 const MILLION_ROW = "Range serializable 1 key at 1M";
 
 /** The 1M-key row's runs alternating with the no-op ceiling, and each pair's Armada/ceiling ratio. */
-let millionCeilingRuns: { armada: Row[]; noop: Row[]; ratios: number[] } | null = null;
+let millionCeilingRuns: CeilingRuns | null = null;
 
 /**
  * The serializable Range at 1M keys in alternating pairs with the no-op ceiling, as at 10k keys. The two
@@ -543,16 +543,8 @@ let millionCeilingRuns: { armada: Row[]; noop: Row[]; ratios: number[] } | null 
  * flatness check compares Armada/ceiling at 1M with Armada/ceiling at 10k (and reports the raw rates too).
  */
 async function millionPairedWithCeiling(options: Options, armada: System, noop: System): Promise<void> {
-  let runs: PairedRuns;
-  try {
-    runs = await alternatingRuns(options, armada, noop, MILLION_ROW, (requests) => requests.rangeOne(READ_KEY, true));
-  } finally {
-    pause(noop, "SIGSTOP");
-    pause(armada, "SIGCONT");
-  }
-  log(`1n ${MILLION_ROW}: Armada/ceiling per pair ${runs.ratios.map((r) => r.toFixed(2)).join(", ")}`);
-  millionCeilingRuns = { armada: runs.first, noop: runs.second, ratios: runs.ratios };
-  recordMedian(runs.first, `≥1.01M keys in the table; median of ${options.pairs} runs alternating with the ceiling's`);
+  millionCeilingRuns = await alternatingWithCeiling(options, armada, noop, MILLION_ROW, armada.requests.rangeOne(READ_KEY, true));
+  recordMedian(millionCeilingRuns.armada, `≥1.01M keys in the table; median of ${options.pairs} runs alternating with the ceiling's`);
 }
 
 function median(values: readonly number[]): number {
@@ -630,7 +622,30 @@ function pause(system: System, signal: "SIGSTOP" | "SIGCONT"): void {
 }
 
 /** Armada's serializable 1-node Range and the no-op ceiling's, run in alternating pairs, with each pair's ratio. */
-let ceilingRuns: { armada: Row[]; noop: Row[]; ratios: number[] } | null = null;
+let ceilingRuns: CeilingRuns | null = null;
+
+interface CeilingRuns {
+  readonly armada: Row[];
+  readonly noop: Row[];
+  /** Armada / ceiling, pair by pair. */
+  readonly ratios: number[];
+}
+
+/**
+ * `workload` on Armada's 1-node leader and on the no-op server in alternating pairs (the same request to
+ * both), each measured with the other stopped; leaves the no-op server stopped.
+ */
+async function alternatingWithCeiling(options: Options, armada: System, noop: System, workload: string, call: UnaryCall): Promise<CeilingRuns> {
+  let runs: PairedRuns;
+  try {
+    runs = await alternatingRuns(options, armada, noop, workload, () => call);
+  } finally {
+    pause(noop, "SIGSTOP");
+    pause(armada, "SIGCONT");
+  }
+  log(`1n ${workload}: Armada/ceiling per pair ${runs.ratios.map((r) => r.toFixed(2)).join(", ")}`);
+  return { armada: runs.first, noop: runs.second, ratios: runs.ratios };
+}
 
 /**
  * The serializable 1-key Range on the 1-node leader and on the no-op server in alternating pairs, the
@@ -640,17 +655,9 @@ let ceilingRuns: { armada: Row[]; noop: Row[]; ratios: number[] } | null = null;
 async function pairedWithCeiling(options: Options, armada: System, noop: System, call: UnaryCall): Promise<Row | null> {
   const workload = "Range serializable 1 key";
   if (!selected(options, workload)) return null;
-  let runs: PairedRuns;
-  try {
-    runs = await alternatingRuns(options, armada, noop, workload, () => call);
-  } finally {
-    pause(noop, "SIGSTOP");
-    pause(armada, "SIGCONT");
-  }
-  log(`1n ${workload}: Armada/ceiling per pair ${runs.ratios.map((r) => r.toFixed(2)).join(", ")}`);
-  ceilingRuns = { armada: runs.first, noop: runs.second, ratios: runs.ratios };
-  recordMedian(runs.second, `median of ${options.pairs} runs alternating with Armada's`);
-  return recordMedian(runs.first, `median of ${options.pairs} runs alternating with the ceiling's`);
+  ceilingRuns = await alternatingWithCeiling(options, armada, noop, workload, call);
+  recordMedian(ceilingRuns.noop, `median of ${options.pairs} runs alternating with Armada's`);
+  return recordMedian(ceilingRuns.armada, `median of ${options.pairs} runs alternating with the ceiling's`);
 }
 
 interface PairedRuns {
