@@ -10,7 +10,7 @@
  * Zero numbers, false and empty bytes are left out, as proto3 encoders do; any protobuf decoder reads them
  * back as the defaults. range-response.test.ts checks the bytes against protobufjs's decoder.
  */
-import type { TableKeyValue } from "../fsm/index.js";
+import { varintSize, type TableKeyValue } from "../fsm/index.js";
 import { FramedResponse, GRPC_FRAME_HEADER_BYTES } from "./framed-response.js";
 
 /** The numbers of a ResponseHeader (non-negative safe integers). */
@@ -114,12 +114,6 @@ function uintFieldSize(value: number): number {
 function uintSize(value: number): number {
   if (!(value >= 0 && Number.isSafeInteger(value))) throw new Error(`RangeResponse: ${value} is not a non-negative safe integer`);
   return varintSize(value);
-}
-
-function varintSize(value: number): number {
-  let size = 1;
-  for (let rest = value; rest >= VARINT_PAYLOAD; rest = Math.floor(rest / VARINT_PAYLOAD)) size++;
-  return size;
 }
 
 function writeVarint(out: Buffer, at: number, value: number): number {

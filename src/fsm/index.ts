@@ -12,7 +12,7 @@ export {
 } from "./table-state-machine.js";
 export type { RangeQuery, RangeResult } from "./range.js";
 export type { RangeIterator } from "./range-iterator.js";
-export type { TableKeyValue } from "./response-size.js";
+export { varintSize, type TableKeyValue } from "./response-size.js";
 export type { SnapshotStream } from "./table-snapshot.js";
 export type { TxnOutcome } from "./txn.js";
 export {
