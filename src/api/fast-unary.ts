@@ -23,6 +23,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { ACCEPTED_ENCODINGS, IDENTITY } from "../compression/index.js";
 import { GRPC_FRAME_HEADER_BYTES as FRAME_HEADER_BYTES } from "./framed-response.js";
+import { watchHttp2Session } from "../server/fresh-tables.js";
 
 /** The grpc-js minor release whose internals this module was written against. */
 const PATCHED_GRPC_JS_VERSION = /^1\.14\./;
@@ -80,6 +81,7 @@ export function installFastUnary(): void {
     throw new Error(`fast-unary: @grpc/grpc-js ${version} lacks Server._streamHandler or onStreamOpened`);
   }
   prototype._streamHandler = function (this: ServerInternals, extraInterceptors, stream, headers) {
+    watchHttp2Session(stream.session);
     const runner = fastMethods.get(this as unknown as grpc.Server)?.get(headers[":path"] ?? "");
     if (runner === undefined || !qualifies(headers) || extraInterceptors.length > 0 || this.interceptors.length > 0) {
       original.call(this, extraInterceptors, stream, headers);
