@@ -23,7 +23,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { ACCEPTED_ENCODINGS, IDENTITY } from "../compression/index.js";
 import { GRPC_FRAME_HEADER_BYTES as FRAME_HEADER_BYTES } from "./framed-response.js";
-import { watchHttp2Session } from "../server/fresh-tables.js";
+import { watchHttp2Session } from "../runtime/fresh-tables.js";
 
 /** The grpc-js minor release whose internals this module was written against. */
 const PATCHED_GRPC_JS_VERSION = /^1\.14\./;

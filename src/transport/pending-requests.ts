@@ -5,6 +5,7 @@
 import { RequestFailedError } from "./errors.js";
 import { REQUESTS_IN_FLIGHT_MAX } from "./limits.js";
 import type { ResponseFrame } from "./request-frames.js";
+import { FreshMap } from "../runtime/fresh-tables.js";
 
 interface Pending {
   readonly resolve: (body: Uint8Array) => void;
@@ -15,7 +16,7 @@ interface Pending {
 /** Requests in flight to one peer. */
 export class PendingRequests {
   readonly #peerId: number;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new FreshMap<number, Pending>();
   #nextId = 1;
 
   constructor(peerId: number) {

@@ -19,6 +19,7 @@
  * single-proposal form (JSON, data in base64), and so is everything forwarded to that node for the next
  * LEGACY_RETRY_MS; then a batch is tried again.
  */
+import { FreshMap } from "../../runtime/fresh-tables.js";
 
 /** First byte of a batch request. */
 export const FORWARD_BATCH_TAG = 0x01;
@@ -125,7 +126,7 @@ interface Waiting {
  * unknown" exactly as for a single proposal.
  */
 export class ForwardBatcher {
-  private readonly pending = new Map<number, { waiting: Waiting[]; bytes: number }>();
+  private readonly pending = new FreshMap<number, { waiting: Waiting[]; bytes: number }>();
   /** Nodes that refused a batch, with the time (`now()`) until which they get single proposals. */
   private readonly legacyUntil = new Map<number, number>();
   private scheduled = false;

@@ -5,6 +5,7 @@
  */
 import { TransientError } from "../errors.js";
 import { cancellationError, type Cancellation } from "../cancellation.js";
+import { FreshMap } from "../../runtime/fresh-tables.js";
 
 interface Settle<T> {
   resolve(value: T): void;
@@ -35,8 +36,8 @@ export type AppliedResult<T> = (() => T) | null;
 
 /** Proposal waiters keyed by log index. */
 export class ProposalWaiters<T> {
-  private readonly byIndex = new Map<number, ProposalWaiter<T>>();
-  private readonly recent = new Map<number, { term: number; result: AppliedResult<T> }>();
+  private readonly byIndex = new FreshMap<number, ProposalWaiter<T>>();
+  private readonly recent = new FreshMap<number, { term: number; result: AppliedResult<T> }>();
   /** The newest snapshot installed here: waiters at or below it can never see their entry applied. */
   private snapshotIndex = 0;
 
@@ -106,7 +107,7 @@ export class ProposalWaiters<T> {
 /** Linearizable reads: first waiting for the read index, then for the applied index to reach it. */
 export class ReadWaiters {
   /** The reads of each pending read-index request (several reads may share one request). */
-  private readonly byContext = new Map<string, Set<Settle<void>>>();
+  private readonly byContext = new FreshMap<string, Set<Settle<void>>>();
   private readonly byIndex: { index: number; waiter: Settle<void> }[] = [];
 
   /** Registers a read under `context`; resolves once applied ≥ the context's confirmed read index. */

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { registeredRenewals, renewAfterFullGc, watchHttp2Session } from "./fresh-tables.js";
+import { FreshMap, registeredRenewals, renewAfterFullGc, watchHttp2Session } from "./fresh-tables.js";
 
 setFlagsFromString("--expose-gc");
 const fullGc = runInNewContext("gc") as () => void;
@@ -99,4 +99,25 @@ test("a session without node:http2's private state is left alone", () => {
   watchHttp2Session(stranger);
   watchHttp2Session(undefined);
   assert.equal(registeredRenewals(), before);
+});
+
+test("a FreshMap behaves as a Map and keeps its entries, in order, across renewals", async () => {
+  const map = new FreshMap<number, string>();
+  map.set(3, "c").set(1, "a").set(2, "b");
+  map.delete(1);
+  assert.equal(map.size, 2);
+  assert.equal(map.get(3), "c");
+  assert.equal(map.has(1), false);
+  map.renew();
+  assert.deepEqual([...map], [[3, "c"], [2, "b"]]);
+  fullGc();
+  // After a full collection the map moves to a new table on its own; nothing it holds changes.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual([...map.keys()], [3, 2]);
+  assert.deepEqual([...map.values()], ["c", "b"]);
+  assert.deepEqual([...map.entries()], [[3, "c"], [2, "b"]]);
+  map.clear();
+  assert.equal(map.size, 0);
+  map.set(5, "e");
+  assert.deepEqual([...map], [[5, "e"]]);
 });

@@ -17,7 +17,11 @@
  * that to ~0.1 MB per scavenge and the server's CPU per call down by a tenth (docs/performance.md, change 33).
  *
  * What. {@link renewAfterFullGc} runs a callback after every full collection; {@link watchHttp2Session}
- * registers one that renews a node:http2 session's collections of streams for as long as it is open.
+ * registers one that renews a node:http2 session's collections of streams for as long as it is open;
+ * {@link FreshMap} is a Map that renews itself, for Armada's own tables of requests in flight.
+ *
+ * Renewals run in a task of their own, so code that walks a collection synchronously never sees it
+ * change under it; a walk that spans an await keeps walking the copy it started with.
  */
 import type { Http2Session } from "node:http2";
 import { PerformanceObserver, constants, type PerformanceEntry } from "node:perf_hooks";
@@ -99,4 +103,79 @@ function kindOf(value: unknown): string {
 function copyOf<C extends Map<unknown, unknown> | Set<unknown>>(collection: C): C {
   const Class = collection.constructor as new (entries: Iterable<unknown>) => C;
   return new Class(collection as Iterable<unknown>);
+}
+
+/**
+ * A Map for entries that come and go quickly (requests in flight, by id) that moves to a fresh hash table
+ * after each full collection. Offers the part of Map's interface this code base uses.
+ */
+export class FreshMap<K, V> implements Iterable<[K, V]> {
+  #map = new Map<K, V>();
+
+  constructor() {
+    trackFreshMap(this as FreshMap<unknown, unknown>);
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  get(key: K): V | undefined {
+    return this.#map.get(key);
+  }
+
+  has(key: K): boolean {
+    return this.#map.has(key);
+  }
+
+  set(key: K, value: V): this {
+    this.#map.set(key, value);
+    return this;
+  }
+
+  delete(key: K): boolean {
+    return this.#map.delete(key);
+  }
+
+  /** Empties the map (with a new table: Map.prototype.clear would link the old table to the new one). */
+  clear(): void {
+    this.#map = new Map();
+  }
+
+  keys(): IterableIterator<K> {
+    return this.#map.keys();
+  }
+
+  values(): IterableIterator<V> {
+    return this.#map.values();
+  }
+
+  entries(): IterableIterator<[K, V]> {
+    return this.#map.entries();
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.#map.entries();
+  }
+
+  /** Moves the entries to a fresh table (after a full collection). */
+  renew(): void {
+    this.#map = new Map(this.#map);
+  }
+}
+
+/** Every FreshMap alive, held weakly so that a map dropped with its owner is not kept. */
+const freshMaps = new Set<WeakRef<FreshMap<unknown, unknown>>>();
+
+function trackFreshMap(map: FreshMap<unknown, unknown>): void {
+  if (freshMaps.size === 0) renewAfterFullGc(renewFreshMaps);
+  freshMaps.add(new WeakRef(map));
+}
+
+function renewFreshMaps(): void {
+  for (const ref of freshMaps) {
+    const map = ref.deref();
+    if (map === undefined) freshMaps.delete(ref);
+    else map.renew();
+  }
 }
