@@ -1,13 +1,18 @@
 /**
  * The ceiling of Armada's gRPC stack: a grpc-js server with Armada's listener options and Armada's
  * binding layer (api/bind.ts, with its fast unary path) whose KV handlers do nothing but answer an empty
- * response. No Armada handler can be faster than this. It records no metrics (Armada's listeners do). Run as its own process: `node dist/bench/noop-server.js`; prints
+ * response. No Armada handler can be faster than this. It records no metrics (Armada's listeners do). It
+ * takes the garbage collector settings a node takes at start (server/gc-tuning.ts), so that the two differ
+ * only in their handlers. Run as its own process: `node dist/bench/noop-server.js`; prints
  * `noop listening <address>` once bound, stops on SIGTERM.
  */
 import * as grpc from "@grpc/grpc-js";
 import { bindService, type Handler } from "../api/bind.js";
 import { KV_SERVICE } from "../proto/services.js";
 import { listen, serverOptions } from "../server/listen.js";
+import { tuneGarbageCollectorForServing } from "../server/gc-tuning.js";
+
+tuneGarbageCollectorForServing();
 
 const server = new grpc.Server(serverOptions());
 const empty = async () => ({});
