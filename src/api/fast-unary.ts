@@ -81,6 +81,7 @@ export function installFastUnary(): void {
     throw new Error(`fast-unary: @grpc/grpc-js ${version} lacks Server._streamHandler or onStreamOpened`);
   }
   prototype._streamHandler = function (this: ServerInternals, extraInterceptors, stream, headers) {
+    // The connection's table of open streams must not chain promotions (runtime/fresh-tables.ts).
     watchHttp2Session(stream.session);
     const runner = fastMethods.get(this as unknown as grpc.Server)?.get(headers[":path"] ?? "");
     if (runner === undefined || !qualifies(headers) || extraInterceptors.length > 0 || this.interceptors.length > 0) {
