@@ -24,6 +24,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ACCEPTED_ENCODINGS, IDENTITY } from "../compression/index.js";
 import { GRPC_FRAME_HEADER_BYTES as FRAME_HEADER_BYTES } from "./framed-response.js";
 import { watchHttp2Session } from "../runtime/fresh-tables.js";
+import { answerWithTrailers, prepareHeaders } from "./direct-response.js";
 
 /** The grpc-js minor release whose internals this module was written against. */
 const PATCHED_GRPC_JS_VERSION = /^1\.14\./;
@@ -32,6 +33,9 @@ const DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
 /** grpc-js's format of `grpc-timeout` (a number of units: hours, minutes, seconds, ms, µs, ns). */
 const TIMEOUT_HEADER = /(\d{1,8})\s*([HMSmun])/;
 const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+/** The headers and trailers of every successful answer (grpc-js sends the same). */
+const OK_HEADERS = prepareHeaders({ ":status": "200", "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPTED_ENCODINGS, "grpc-encoding": IDENTITY });
+const OK_TRAILERS = prepareHeaders({ "grpc-status": "0", "grpc-message": "OK" });
 /** Request headers grpc-js keeps out of the metadata a handler sees. */
 const TRANSPORT_HEADERS = ["grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "accept-encoding", "te", "content-type"];
 
@@ -217,13 +221,7 @@ export class FastUnaryCall {
   sendFrame(frame: Buffer): void {
     if (this.#ended || this.#gone()) return;
     this.#end();
-    const stream = this.stream;
-    stream.respond(
-      { ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPTED_ENCODINGS, "grpc-encoding": IDENTITY },
-      { waitForTrailers: true },
-    );
-    stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0", "grpc-message": "OK" }));
-    stream.end(frame);
+    answerWithTrailers(this.stream, OK_HEADERS, frame, OK_TRAILERS);
   }
 
   /** Answers with a status and no message (a trailers-only response). */
