@@ -15,7 +15,8 @@
  * trailers). These are internals. They are found by their symbols' descriptions on the first stream of each
  * stream class, and their shapes are checked; after the first answer the public view must agree
  * (`headersSent`). On another Node.js major release, or when anything looks different, the public API is
- * used instead (the same bytes on the wire, at the old cost).
+ * used instead (the same bytes on the wire, at the old cost). One visible difference: `stream.sentHeaders` and
+ * `sentTrailers` stay unset (nothing in Armada reads them).
  */
 import type { ServerHttp2Stream } from "node:http2";
 import { constants as http2Constants } from "node:http2";
