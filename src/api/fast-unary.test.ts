@@ -1,7 +1,8 @@
 /**
  * The fast unary path answers every edge case exactly as grpc-js does: each case is sent, as raw HTTP/2,
- * to two servers bound with the same handlers, one taking the fast path and one that grpc-js serves
- * (a server interceptor keeps calls off the fast path), and the answers must be equal.
+ * to three servers bound with the same handlers, one taking the fast path behind node:http2, one taking it
+ * behind Armada's own HTTP/2 layer (server/http2-front.ts), and one that grpc-js serves (a server
+ * interceptor keeps calls off the fast path), and the answers must be equal.
  */
 import assert from "node:assert/strict";
 import http2 from "node:http2";
@@ -12,7 +13,8 @@ import { fastUnaryCallCount } from "./fast-unary.js";
 import { Code, StatusError } from "./status.js";
 import { KV_SERVICE } from "../proto/services.js";
 import { pb } from "../proto/index.js";
-import { listen, serverOptions } from "../server/listen.js";
+import { listen, serverOptions, shutdown } from "../server/listen.js";
+import { enableHttp2Front } from "../server/http2-front.js";
 
 /** What the handler saw of its last call, by server. */
 const seen = new Map<string, { metadata?: Record<string, unknown>; abortReason?: string }>();
@@ -41,21 +43,28 @@ interface Answer {
 }
 
 let fast: grpc.Server;
+let front: grpc.Server;
 let slow: grpc.Server;
 let fastAddress: string;
+let frontAddress: string;
 let slowAddress: string;
 
 before(async () => {
   fast = new grpc.Server(serverOptions());
+  front = new grpc.Server(serverOptions());
+  enableHttp2Front(front);
   slow = new grpc.Server(serverOptions({ interceptors: [(_descriptor, call) => new grpc.ServerInterceptingCall(call)] }));
   bindService(fast, KV_SERVICE, handlers("fast"));
+  bindService(front, KV_SERVICE, handlers("front"));
   bindService(slow, KV_SERVICE, handlers("slow"));
   fastAddress = await listen(fast, "http://127.0.0.1:0");
+  frontAddress = await listen(front, "http://127.0.0.1:0");
   slowAddress = await listen(slow, "http://127.0.0.1:0");
 });
 
-after(() => {
+after(async () => {
   fast.forceShutdown();
+  await shutdown(front, 0);
   slow.forceShutdown();
 });
 
@@ -90,16 +99,21 @@ function call(address: string, body: Buffer, headers: http2.OutgoingHttpHeaders 
   });
 }
 
-/** The same call on both servers: the answers, which must be equal, and whether the fast path took it. */
+/** The same call on the three servers: the answers, which must be equal, and whether the fast path took it. */
 async function both(body: Buffer, headers: http2.OutgoingHttpHeaders = {}): Promise<Answer> {
   const before = fastUnaryCallCount();
   const viaFast = await call(fastAddress, body, headers);
   assert.equal(fastUnaryCallCount(), before + 1, "the call did not take the fast path");
+  const viaFront = await call(frontAddress, body, headers);
+  assert.equal(fastUnaryCallCount(), before + 2, "the call did not take the fast path behind the HTTP/2 front");
   const viaGrpcJs = await call(slowAddress, body, headers);
-  assert.equal(fastUnaryCallCount(), before + 1, "the server with an interceptor must not take the fast path");
+  assert.equal(fastUnaryCallCount(), before + 2, "the server with an interceptor must not take the fast path");
   assert.deepEqual(viaFast, viaGrpcJs);
+  assert.deepEqual(viaFront, viaGrpcJs);
   return viaFast;
 }
+
+const servers = () => [["fast", fastAddress], ["front", frontAddress], ["slow", slowAddress]] as const;
 
 test("a plain call is answered on the fast path with grpc-js's headers, message and status", async () => {
   const answer = await both(frame(rangeRequest("echo")));
@@ -142,17 +156,17 @@ test("an invalid grpc-timeout is INTERNAL; a deadline that passes is DEADLINE_EX
   assert.equal(decodeURI(invalid.grpcMessage!), 'Invalid grpc-timeout value "soon"');
   // Two timers race at the deadline on either path: the transport's ("Deadline exceeded") and the handler's
   // signal (answered "deadline exceeded"); the status is the same.
-  for (const address of [fastAddress, slowAddress]) {
+  for (const [, address] of servers()) {
     const passed = await call(address, frame(rangeRequest("wait")), { "grpc-timeout": "50m" });
     assert.equal(passed.grpcStatus, String(grpc.status.DEADLINE_EXCEEDED));
     assert.match(decodeURI(passed.grpcMessage!), /^deadline exceeded$/i);
   }
   // Which of the two fired first decides the handler's reason: the deadline, or the call ending.
-  for (const name of ["fast", "slow"]) assert.match(seen.get(name)?.abortReason ?? "", /deadline exceeded|cancelled/, `${name} server`);
+  for (const [name] of servers()) assert.match(seen.get(name)?.abortReason ?? "", /deadline exceeded|cancelled/, `${name} server`);
 });
 
 test("a client that resets the stream aborts the handler's signal as cancelled", async () => {
-  for (const [name, address] of [["fast", fastAddress], ["slow", slowAddress]] as const) {
+  for (const [name, address] of servers()) {
     seen.delete(name);
     await call(address, frame(rangeRequest("wait")), {}, 50);
     for (let i = 0; i < 100 && !seen.get(name)?.abortReason; i++) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -164,6 +178,7 @@ test("the handler sees the same metadata on both paths, without the transport's 
   await both(frame(rangeRequest("echo")), { "x-tag": "blue", authorization: "Bearer t0ken", "grpc-timeout": "5S" });
   const metadata = seen.get("fast")!.metadata!;
   assert.deepEqual(metadata, seen.get("slow")!.metadata);
+  assert.deepEqual(metadata, seen.get("front")!.metadata);
   assert.equal(metadata["x-tag"], "blue");
   assert.equal(metadata["authorization"], "Bearer t0ken");
   for (const transport of ["grpc-timeout", "content-type", "te"]) assert.ok(!(transport in metadata), `${transport} reached the handler`);
@@ -171,16 +186,19 @@ test("the handler sees the same metadata on both paths, without the transport's 
 
 test("a compressed request and a wrong content type stay with grpc-js", async () => {
   const before = fastUnaryCallCount();
-  const gzip = await call(fastAddress, frame(rangeRequest("echo")), { "grpc-encoding": "gzip" });
-  // Not compressed though announced: grpc-js reads the flag (0) and answers normally.
-  assert.equal(gzip.grpcStatus, "0");
-  const wrongType = await call(fastAddress, frame(rangeRequest("echo")), { "content-type": "text/plain" });
-  assert.equal(wrongType.httpStatus, 415);
+  for (const address of [fastAddress, frontAddress]) {
+    const gzip = await call(address, frame(rangeRequest("echo")), { "grpc-encoding": "gzip" });
+    // Not compressed though announced: grpc-js reads the flag (0) and answers normally.
+    assert.equal(gzip.grpcStatus, "0");
+    const wrongType = await call(address, frame(rangeRequest("echo")), { "content-type": "text/plain" });
+    assert.equal(wrongType.httpStatus, 415);
+  }
   assert.equal(fastUnaryCallCount(), before);
 });
 
-test("bytes streamed past the first message are refused at once, before the client finishes sending", async () => {
-  const session = http2.connect(fastAddress);
+
+for (const path of ["node:http2", "front"]) test(`bytes streamed past the first message are refused at once, before the client finishes sending (${path})`, async () => {
+  const session = http2.connect(path === "front" ? frontAddress : fastAddress);
   try {
     const stream = session.request({ ":method": "POST", ":path": "/armada.v1.KV/Range", "content-type": "application/grpc", te: "trailers" });
     const answered = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("response", resolve));

@@ -87,33 +87,99 @@ export function installFastUnary(): void {
   prototype._streamHandler = function (this: ServerInternals, extraInterceptors, stream, headers) {
     // The connection's table of open streams must not chain promotions (runtime/fresh-tables.ts).
     watchHttp2Session(stream.session);
-    const runner = fastMethods.get(this as unknown as grpc.Server)?.get(headers[":path"] ?? "");
-    if (runner === undefined || !qualifies(headers) || extraInterceptors.length > 0 || this.interceptors.length > 0) {
+    const runner = fastRunner(this as unknown as grpc.Server, headers);
+    if (runner === undefined || extraInterceptors.length > 0) {
       original.call(this, extraInterceptors, stream, headers);
       return;
     }
     // What grpc-js does for every stream: an error here is followed by "close", which ends the call.
     stream.once("error", () => undefined);
     this.onStreamOpened(stream);
-    fastCalls++;
-    const limit = this.options["grpc.max_receive_message_length"];
-    new FastUnaryCall(stream, headers, typeof limit === "number" ? limit : DEFAULT_MAX_RECEIVE_BYTES).start(runner);
+    const call = new FastUnaryCall(headers, new NodeStreamTransport(stream), receiveLimit(this as unknown as grpc.Server));
+    stream.once("close", () => call.clientLeft());
+    if (!call.start(runner)) return;
+    stream.on("data", (chunk: Buffer) => call.receive(chunk));
+    stream.once("end", () => call.receiveEnd());
   };
   installed = true;
 }
 
+/**
+ * The runner of a call that may take the fast path on `server`: a registered method, a gRPC content type,
+ * an uncompressed request, no grpc-js interceptors. Undefined when grpc-js must serve the call.
+ */
+export function fastRunner(server: grpc.Server, headers: FastCallHeaders): FastUnaryRunner | undefined {
+  const path = headers[":path"];
+  const runner = typeof path === "string" ? fastMethods.get(server)?.get(path) : undefined;
+  if (runner === undefined || !qualifies(headers) || (server as unknown as ServerInternals).interceptors.length > 0) return undefined;
+  fastCalls++;
+  return runner;
+}
+
+/** The largest request message `server` accepts (its grpc-js option, or grpc-js's default). */
+export function receiveLimit(server: grpc.Server): number {
+  const limit = (server as unknown as ServerInternals).options["grpc.max_receive_message_length"];
+  return typeof limit === "number" ? limit : DEFAULT_MAX_RECEIVE_BYTES;
+}
+
 /** A gRPC unary call with an uncompressed request; anything else stays with grpc-js. */
-function qualifies(headers: IncomingHttpHeaders): boolean {
+function qualifies(headers: FastCallHeaders): boolean {
   const contentType = headers["content-type"];
   if (typeof contentType !== "string" || !contentType.startsWith("application/grpc")) return false;
   const encoding = headers["grpc-encoding"];
   return encoding === undefined || encoding === IDENTITY;
 }
 
+/** Request headers as node:http2 and the own HTTP/2 layer (src/http2) give them. */
+export type FastCallHeaders = IncomingHttpHeaders | Readonly<Record<string, string | string[] | undefined>>;
+
+/** How a fast call answers on its HTTP/2 stream. */
+export interface UnaryTransport {
+  /** Headers, the message in its gRPC frame, and OK trailers. */
+  answerOk(frame: Buffer): void;
+  /** A trailers-only answer: status, percent-encoded details, and the handler's metadata as HTTP/2 fields. */
+  answerStatus(code: grpc.status, encodedDetails: string, metadata: Record<string, string | string[]> | undefined): void;
+  /** The stream is already gone (it can be destroyed before its close is reported). */
+  readonly gone: boolean;
+  /** `address:port` of the client, or "unknown". */
+  peer(): string;
+}
+
+/** A fast call's transport on a node:http2 stream (the path grpc-js's server hands over). */
+export class NodeStreamTransport implements UnaryTransport {
+  constructor(private readonly stream: ServerHttp2Stream) {}
+
+  answerOk(frame: Buffer): void {
+    answerWithTrailers(this.stream, OK_HEADERS, frame, OK_TRAILERS);
+  }
+
+  answerStatus(code: grpc.status, encodedDetails: string, metadata: Record<string, string | string[]> | undefined): void {
+    this.stream.respond(
+      { ":status": 200, "content-type": "application/grpc+proto", "grpc-status": String(code), "grpc-message": encodedDetails, ...metadata },
+      { endStream: true },
+    );
+  }
+
+  get gone(): boolean {
+    return this.stream.destroyed || this.stream.closed;
+  }
+
+  peer(): string {
+    return peerOf(this.stream.session?.socket);
+  }
+}
+
+/** `address:port` of a socket, as grpc-js reports a call's peer. */
+export function peerOf(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined } | undefined): string {
+  if (!socket?.remoteAddress) return "unknown";
+  return socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
+}
+
 /**
  * One call on the fast path: reads the request, keeps the deadline and the client's cancellation, and
  * answers once (the first answer wins; later ones, and any after the client left, are dropped). Offers
- * what a handler's call context reads of a grpc-js call (api/bind.ts `CallSource`).
+ * what a handler's call context reads of a grpc-js call (api/bind.ts `CallSource`). The transport feeds it
+ * the request ({@link receive}, {@link receiveEnd}) and the client's departure ({@link clientLeft}).
  */
 export class FastUnaryCall {
   /** `Date.now()` at which the client's deadline passes; Infinity without one. */
@@ -123,64 +189,77 @@ export class FastUnaryCall {
   #cancelListeners: (() => void)[] | null = null;
   /** Set when the call was answered or the client left: nothing more is sent. */
   #ended = false;
+  #runner: FastUnaryRunner | null = null;
+  #chunks: Buffer[] | null = null;
+  #first: Buffer | null = null;
+  #received = 0;
+  /** Bytes of the first message with its prefix, once the prefix is in. */
+  #frameBytes = -1;
   cancelled = false;
 
   constructor(
-    private readonly stream: ServerHttp2Stream,
-    private readonly headers: IncomingHttpHeaders,
+    private readonly headers: FastCallHeaders,
+    private readonly transport: UnaryTransport,
     private readonly maxReceiveBytes: number,
   ) {}
 
-  /** Reads the request and runs `runner` with it, or answers the error grpc-js would. */
-  start(runner: FastUnaryRunner): void {
-    const stream = this.stream;
-    stream.once("close", () => this.#onClose());
+  /** Arms the deadline; false (after answering INTERNAL, as grpc-js does) when `grpc-timeout` is invalid. */
+  start(runner: FastUnaryRunner): boolean {
+    this.#runner = runner;
     const timeout = this.headers["grpc-timeout"];
-    if (timeout !== undefined && !this.#startDeadline(timeout)) return;
-    let chunks: Buffer[] | null = null;
-    let first: Buffer | null = null;
-    let received = 0;
-    /** Bytes of the first message with its prefix, once the prefix is in. */
-    let frameBytes = -1;
-    stream.on("data", (chunk: Buffer) => {
-      if (this.#ended) return;
-      received += chunk.length;
-      if (first === null) first = chunk;
-      else (chunks ??= [first]).push(chunk);
-      // The length prefix is checked as soon as it is in, as grpc-js's decoder does.
-      if (frameBytes < 0 && received >= FRAME_HEADER_BYTES) {
-        const length = (chunks ? Buffer.concat(chunks, FRAME_HEADER_BYTES) : first).readUInt32BE(1);
-        if (this.maxReceiveBytes !== -1 && length > this.maxReceiveBytes) {
-          this.sendStatus(grpc.status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.maxReceiveBytes})`);
-          return;
-        }
-        frameBytes = FRAME_HEADER_BYTES + length;
+    return timeout === undefined || this.#startDeadline(timeout);
+  }
+
+  /** A piece of the request body. */
+  receive(chunk: Buffer): void {
+    if (this.#ended) return;
+    this.#received += chunk.length;
+    if (this.#first === null) this.#first = chunk;
+    else (this.#chunks ??= [this.#first]).push(chunk);
+    // The length prefix is checked as soon as it is in, as grpc-js's decoder does.
+    if (this.#frameBytes < 0 && this.#received >= FRAME_HEADER_BYTES) {
+      const length = (this.#chunks ? Buffer.concat(this.#chunks, FRAME_HEADER_BYTES) : this.#first).readUInt32BE(1);
+      if (this.maxReceiveBytes !== -1 && length > this.maxReceiveBytes) {
+        this.sendStatus(grpc.status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.maxReceiveBytes})`);
+        return;
       }
-      // Bytes past the first message begin a second one: refused at once, so nothing more piles up.
-      if (frameBytes >= 0 && received > frameBytes) {
-        this.sendStatus(grpc.status.UNIMPLEMENTED, `Received a second request message for server streaming method ${this.headers[":path"]}`);
-      }
-    });
-    stream.once("end", () => {
-      if (this.#ended) return;
-      const body = chunks ? Buffer.concat(chunks, received) : (first ?? Buffer.alloc(0));
-      const length = body.length >= FRAME_HEADER_BYTES ? body.readUInt32BE(1) : -1;
-      const path = this.headers[":path"];
-      if (length < 0 || body.length < FRAME_HEADER_BYTES + length) {
-        this.sendStatus(grpc.status.UNIMPLEMENTED, `Received no request message for server streaming method ${path}`);
-      } else if (body.length > FRAME_HEADER_BYTES + length) {
-        this.sendStatus(grpc.status.UNIMPLEMENTED, `Received a second request message for server streaming method ${path}`);
-      } else {
-        // The compressed flag of an identity request is ignored, as grpc-js does.
-        runner(this, body.subarray(FRAME_HEADER_BYTES));
-      }
-    });
+      this.#frameBytes = FRAME_HEADER_BYTES + length;
+    }
+    // Bytes past the first message begin a second one: refused at once, so nothing more piles up.
+    if (this.#frameBytes >= 0 && this.#received > this.#frameBytes) {
+      this.sendStatus(grpc.status.UNIMPLEMENTED, `Received a second request message for server streaming method ${this.headers[":path"]}`);
+    }
+  }
+
+  /** The request is complete: runs the handler, or answers what grpc-js answers for a bad body. */
+  receiveEnd(): void {
+    if (this.#ended || this.#runner === null) return;
+    const body = this.#chunks ? Buffer.concat(this.#chunks, this.#received) : (this.#first ?? Buffer.alloc(0));
+    this.#chunks = null;
+    this.#first = null;
+    const length = body.length >= FRAME_HEADER_BYTES ? body.readUInt32BE(1) : -1;
+    const path = this.headers[":path"];
+    if (length < 0 || body.length < FRAME_HEADER_BYTES + length) {
+      this.sendStatus(grpc.status.UNIMPLEMENTED, `Received no request message for server streaming method ${path}`);
+    } else if (body.length > FRAME_HEADER_BYTES + length) {
+      this.sendStatus(grpc.status.UNIMPLEMENTED, `Received a second request message for server streaming method ${path}`);
+    } else {
+      // The compressed flag of an identity request is ignored, as grpc-js does.
+      this.#runner(this, body.subarray(FRAME_HEADER_BYTES));
+    }
+  }
+
+  /** The client reset the stream or the connection ended: a call not yet answered is cancelled. */
+  clientLeft(): void {
+    if (this.#ended) return;
+    this.#end();
+    this.#notifyCancelled();
   }
 
   /** The request's metadata as grpc-js gives it to handlers (built on first use: most calls never look). */
   get metadata(): grpc.Metadata {
     if (this.#metadata === null) {
-      const metadata = grpc.Metadata.fromHttp2Headers(this.headers);
+      const metadata = grpc.Metadata.fromHttp2Headers(this.headers as IncomingHttpHeaders);
       for (const name of TRANSPORT_HEADERS) metadata.remove(name);
       this.#metadata = metadata;
     }
@@ -192,9 +271,7 @@ export class FastUnaryCall {
   }
 
   getPeer(): string {
-    const socket = this.stream.session?.socket;
-    if (!socket?.remoteAddress) return "unknown";
-    return socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
+    return this.transport.peer();
   }
 
   /** `listener` runs when the client cancels or the deadline passes (as grpc-js's "cancelled" event). */
@@ -221,23 +298,14 @@ export class FastUnaryCall {
   sendFrame(frame: Buffer): void {
     if (this.#ended || this.#gone()) return;
     this.#end();
-    answerWithTrailers(this.stream, OK_HEADERS, frame, OK_TRAILERS);
+    this.transport.answerOk(frame);
   }
 
   /** Answers with a status and no message (a trailers-only response). */
   sendStatus(code: grpc.status, details: string, metadata?: grpc.Metadata): void {
     if (this.#ended || this.#gone()) return;
     this.#end();
-    this.stream.respond(
-      {
-        ":status": 200,
-        "content-type": "application/grpc+proto",
-        "grpc-status": String(code),
-        "grpc-message": encodeURI(details),
-        ...metadata?.toHttp2Headers(),
-      },
-      { endStream: true },
-    );
+    this.transport.answerStatus(code, encodeURI(details), metadata?.toHttp2Headers() as Record<string, string | string[]> | undefined);
   }
 
   /** Parses `grpc-timeout` and arms the deadline; false (after answering INTERNAL) when it is invalid. */
@@ -257,10 +325,10 @@ export class FastUnaryCall {
     return true;
   }
 
-  /** Whether the stream is already gone (it can be destroyed before "close" is emitted). */
+  /** Whether the stream is already gone (it can be destroyed before its close is reported). */
   #gone(): boolean {
-    if (this.stream.destroyed || this.stream.closed) {
-      this.#onClose();
+    if (this.transport.gone) {
+      this.clientLeft();
       return true;
     }
     return false;
@@ -268,13 +336,8 @@ export class FastUnaryCall {
 
   #end(): void {
     this.#ended = true;
+    this.#runner = null;
     if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
-  }
-
-  #onClose(): void {
-    if (this.#ended) return;
-    this.#end();
-    this.#notifyCancelled();
   }
 
   #notifyCancelled(): void {

@@ -11,10 +11,13 @@ import { bindService, type Handler } from "../api/bind.js";
 import { KV_SERVICE } from "../proto/services.js";
 import { listen, serverOptions } from "../server/listen.js";
 import { tuneGarbageCollectorForServing } from "../server/gc-tuning.js";
+import { enableHttp2Front } from "../server/http2-front.js";
 
 tuneGarbageCollectorForServing();
 
 const server = new grpc.Server(serverOptions());
+// The same HTTP/2 front as the API listener (server/http2-front.ts).
+enableHttp2Front(server);
 const empty = async () => ({});
 const handlers: Record<string, Handler> = { Range: empty, Put: empty, Txn: empty, DeleteRange: empty };
 bindService(server, KV_SERVICE, handlers, { defaultDeadlineMs: () => 5000 });

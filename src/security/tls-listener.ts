@@ -51,6 +51,8 @@ export interface TlsListenerContext {
    * it receives each paused socket and hands the ones it serves back through the function given to `connect`.
    */
   readonly admission?: ConnectionAdmission;
+  /** Where served connections go, once TLS is up; grpc-js's connection injector when absent. */
+  readonly injector?: { injectConnection(connection: TLSSocket): void };
 }
 
 /** A policy that decides which accepted connections are served, and when. */
@@ -131,7 +133,7 @@ export async function listenTls(server: grpc.Server, bind: BindPoint, settings: 
     });
   });
 
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const injector = context.injector ?? server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const refusals = refusalResponder();
   tlsServer.on("secureConnection", (socket: TLSSocket) => {
     // Errors on an accepted socket (resets) are the session's business; never let one crash the node.

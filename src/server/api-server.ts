@@ -13,6 +13,7 @@ import { CLUSTER_SERVICE, KV_SERVICE, TABLES_SERVICE } from "../proto/services.j
 import { API_CONNECTION_AGE_MAX_MS, serverOptions } from "./listen.js";
 import { addReflection, ListenerHealth } from "./introspection.js";
 import { ConnectionLimiter } from "./connection-limit.js";
+import { enableHttp2Front } from "./http2-front.js";
 import { limitStreams, StreamWorkers, streamWorkersLimit } from "./stream-workers.js";
 
 /** Deadline applied to unary KV and Cluster calls when the client set none (spec §4.1). */
@@ -59,6 +60,11 @@ export function createApiServer(engine: Engine, identity: NodeIdentity, options:
       ...(connectionLimiter ? { interceptors: [connectionLimiter.interceptor()] } : {}),
     }),
   );
+  // The connection limiter's interceptor identifies connections by their socket, which calls passed on by
+  // the front would not carry: a limited listener stays with grpc-js's connections.
+  if (!connectionLimiter) {
+    enableHttp2Front(server, { maxConcurrentStreams: options.maxConcurrentStreams, maxConnectionAgeMs: API_CONNECTION_AGE_MAX_MS });
+  }
   const workersLimit = streamWorkersLimit(options.streamWorkers ?? 0);
   const workers = workersLimit === undefined ? undefined : new StreamWorkers(workersLimit);
   const kvBase = options.kv ?? kvHandlers(engine);

@@ -13,6 +13,7 @@
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import type { ListenAddress } from "../config/address.js";
+import { connectionInjector } from "./http2-front.js";
 
 /** How long a connection past the limit waits for a slot before it is refused. */
 export const CONNECTION_WAIT_MS = 2000;
@@ -170,7 +171,7 @@ const limitedListeners = new WeakMap<grpc.Server, { listener: NetServer; limiter
  * interceptors. Resolves with the bound port (0 for Unix sockets).
  */
 export async function bindLimited(server: grpc.Server, address: ListenAddress, credentials: grpc.ServerCredentials, limiter: ConnectionLimiter): Promise<number> {
-  const injector = server.createConnectionInjector(credentials);
+  const injector = connectionInjector(server, credentials);
   limiter.connect((socket) => {
     socket.resume();
     injector.injectConnection(socket);

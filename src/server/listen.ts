@@ -3,11 +3,13 @@
  * unix:// and unixs:// are Unix sockets; the s-variants use TLS.
  */
 import * as grpc from "@grpc/grpc-js";
-import { grpcTarget, isTlsScheme, parseListenAddress } from "../config/address.js";
+import { grpcTarget, isTlsScheme, parseListenAddress, type ListenAddress } from "../config/address.js";
 import { prepareSocketPath } from "../security/socket-file.js";
 import { listenTls, type ServerTlsSettings, type TlsListener, type TlsListenerContext } from "../security/tls-listener.js";
 import { bindLimited, stopLimitedListeners, type ConnectionLimiter } from "./connection-limit.js";
 import { installGrpcCompression } from "./grpc-compression.js";
+import { closeFrontConnections, connectionInjector, frontConnectionCount, hasHttp2Front } from "./http2-front.js";
+import { createServer as createNetServer, type Server as NetServer } from "node:net";
 
 /** Largest inbound message on the gRPC listeners (spec §4.7). */
 export const INBOUND_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
@@ -27,6 +29,8 @@ export interface ListenContext extends TlsListenerContext {
 
 /** The TLS listeners bound for each server, closed by {@link shutdown}. */
 const tlsListeners = new WeakMap<grpc.Server, TlsListener[]>();
+/** Plaintext listeners of servers with the HTTP/2 front (http2-front.ts), closed by {@link shutdown}. */
+const frontListeners = new WeakMap<grpc.Server, NetServer[]>();
 
 /**
  * grpc-js options shared by Armada's listeners: explicit limits instead of library defaults. Every
@@ -62,13 +66,16 @@ export async function listen(server: grpc.Server, address: string, tls?: TlsFile
   if (isTlsScheme(parsed.scheme)) {
     if (!tls) throw new Error("cannot build tls config: KeyFile and CertFile must both be present");
     const bind = "path" in parsed ? { path: parsed.path } : { host: parsed.host === "" ? "0.0.0.0" : parsed.host, port: parsed.port };
-    const listener = await listenTls(server, bind, tls, { ...context, ...(context.limiter ? { admission: context.limiter } : {}) });
+    const injector = connectionInjector(server, grpc.ServerCredentials.createInsecure());
+    const listener = await listenTls(server, bind, tls, { ...context, injector, ...(context.limiter ? { admission: context.limiter } : {}) });
     tlsListeners.set(server, [...(tlsListeners.get(server) ?? []), listener]);
     return listener.port === undefined ? address : address.replace(/:\d+$/, `:${listener.port}`);
   }
   const insecure = grpc.ServerCredentials.createInsecure();
   const port = context.limiter
     ? await bindLimited(server, parsed, insecure, context.limiter)
+    : hasHttp2Front(server)
+    ? await bindFront(server, parsed, insecure)
     : await new Promise<number>((resolve, reject) =>
       server.bindAsync(grpcTarget(parsed), insecure, (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
     );
@@ -76,14 +83,49 @@ export async function listen(server: grpc.Server, address: string, tls?: TlsFile
   return address.replace(/:\d+$/, `:${port}`);
 }
 
+/** A plaintext listener whose connections the HTTP/2 front serves; resolves with the bound port (0 for Unix sockets). */
+async function bindFront(server: grpc.Server, address: ListenAddress, credentials: grpc.ServerCredentials): Promise<number> {
+  const injector = connectionInjector(server, credentials);
+  const listener = createNetServer((socket) => {
+    // A reset before the HTTP/2 layer listens must not become an uncaught error.
+    socket.on("error", () => undefined);
+    injector.injectConnection(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    const ready = () => { listener.off("error", reject); resolve(); };
+    if ("path" in address) listener.listen(address.path, ready);
+    else listener.listen(address.port, address.host === "" ? "0.0.0.0" : address.host, ready);
+  });
+  frontListeners.set(server, [...(frontListeners.get(server) ?? []), listener]);
+  const bound = listener.address();
+  return typeof bound === "object" && bound ? bound.port : 0;
+}
+
 /** Stops accepting calls, lets in-flight calls finish for up to `graceMs`, then closes connections. */
 export function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
-  // Armada's own listeners (TLS, connection-limited): stop them accepting first; grpc-js then drains their connections.
+  // Armada's own listeners (TLS, connection-limited, front): stop them accepting first; grpc-js and the
+  // front then drain their connections.
   for (const listener of tlsListeners.get(server) ?? []) listener.close();
   tlsListeners.delete(server);
+  for (const listener of frontListeners.get(server) ?? []) listener.close();
+  frontListeners.delete(server);
   stopLimitedListeners(server);
+  closeFrontConnections(server, false);
   return new Promise((resolve) => {
-    const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
-    server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+    const timer = setTimeout(() => {
+      closeFrontConnections(server, true);
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      // grpc-js's connections are done; the front's may still be answering calls.
+      const poll = () => {
+        if (frontConnectionCount(server) > 0) return void setTimeout(poll, 20).unref();
+        clearTimeout(timer);
+        resolve();
+      };
+      poll();
+    });
   });
 }
