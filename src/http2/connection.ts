@@ -198,6 +198,8 @@ export class Http2ServerConnection {
   #peerMaxFrame = DEFAULT_MAX_FRAME_BYTES;
   #sendWindow = DEFAULT_WINDOW_BYTES;
   #connectionUnacknowledged = 0;
+  /** What the client may still send on the whole connection before a WINDOW_UPDATE. */
+  #receiveWindow = DEFAULT_WINDOW_BYTES;
   /** A header block being continued: its stream id, flags of the HEADERS frame and fragments so far. */
   #continuation: { streamId: number; flags: number; fragments: Buffer[]; bytes: number } | null = null;
   #output: Buffer[] = [];
@@ -221,7 +223,10 @@ export class Http2ServerConnection {
     settings.writeUInt16BE(Setting.MaxHeaderListSize, 12);
     settings.writeUInt32BE(maxHeaderListBytes, 14);
     this.#queueFrame(FrameType.Settings, 0, 0, settings);
-    if (connectionWindowBytes > DEFAULT_WINDOW_BYTES) this.#queueWindowUpdate(0, connectionWindowBytes - DEFAULT_WINDOW_BYTES);
+    if (connectionWindowBytes > DEFAULT_WINDOW_BYTES) {
+      this.#queueWindowUpdate(0, connectionWindowBytes - DEFAULT_WINDOW_BYTES);
+      this.#receiveWindow = connectionWindowBytes;
+    }
     // Answers are written whole, once per turn: waiting for more (Nagle) would only add delay.
     (socket as Partial<{ setNoDelay(noDelay: boolean): void }>).setNoDelay?.(true);
     socket.on("data", this.#onSocketData);
@@ -301,11 +306,12 @@ export class Http2ServerConnection {
   flushStream(stream: ServerStream): void {
     // DATA waits for the response headers (a relayed answer's body can be handed over before them).
     if (stream.state === StreamState.Closed || !stream.headersSent) return;
+    let blocked = false;
     while (stream.queue.length > 0) {
       const allowed = Math.min(stream.sendWindow, this.#sendWindow, this.#peerMaxFrame);
       if (allowed <= 0) {
-        this.#blocked.add(stream);
-        return;
+        blocked = true;
+        break;
       }
       const head = stream.queue[0]!;
       const piece = head.length <= allowed ? head : head.subarray(0, allowed);
@@ -316,12 +322,15 @@ export class Http2ServerConnection {
       this.#sendWindow -= piece.length;
       this.#queueFrame(FrameType.Data, 0, stream.id, piece);
     }
-    this.#blocked.delete(stream);
+    if (blocked) this.#blocked.add(stream);
+    else this.#blocked.delete(stream);
     if (stream.wantsDrain && stream.queuedBytes <= STREAM_HIGH_WATER_BYTES) {
       stream.wantsDrain = false;
+      // The producer may write and end from here; those calls flush (and end) the stream themselves.
       stream.onDrain?.();
     }
-    if (stream.pendingEnd !== undefined && !stream.finished) {
+    // (onDrain may have closed the stream.)
+    if (stream.queue.length === 0 && stream.pendingEnd !== undefined && !stream.finished && (stream.state as StreamState) !== StreamState.Closed) {
       if (stream.pendingEnd === null) this.#queueFrame(FrameType.Data, Flag.EndStream, stream.id, EMPTY);
       else this.#queueHeaderBlock(stream.id, stream.pendingEnd, Flag.EndStream);
       this.finish(stream);
@@ -409,6 +418,8 @@ export class Http2ServerConnection {
   #onDataFrame(flags: number, streamId: number, payload: Buffer): void {
     if (streamId === 0) throw new ConnectionError(ErrorCode.ProtocolError, "DATA on stream 0");
     if (streamId > this.#lastStreamId) throw new ConnectionError(ErrorCode.ProtocolError, `DATA on idle stream ${streamId}`);
+    if (payload.length > this.#receiveWindow) throw new ConnectionError(ErrorCode.FlowControlError, "DATA beyond the connection's window");
+    this.#receiveWindow -= payload.length;
     const data = (flags & Flag.Padded) !== 0 ? withoutPadding(payload, 0) : payload;
     const stream = this.#streams.get(streamId);
     if (stream === undefined || stream.state !== StreamState.Open) {
@@ -643,6 +654,7 @@ export class Http2ServerConnection {
   #returnConnectionWindow(bytes: number): void {
     this.#connectionUnacknowledged += bytes;
     if (this.#connectionUnacknowledged >= this.#options.connectionWindowBytes / 4) {
+      this.#receiveWindow += this.#connectionUnacknowledged;
       this.#queueWindowUpdate(0, this.#connectionUnacknowledged);
       this.#connectionUnacknowledged = 0;
     }
