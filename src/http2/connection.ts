@@ -55,6 +55,14 @@ export interface Http2ServerOptions {
 /** Request headers: one string per field, an array when a field came more than once. */
 export type RequestHeaders = Record<string, string | string[]>;
 
+/**
+ * The prototype of request header objects: empty and without Object.prototype behind it, so no field name
+ * (`constructor`, `__proto__`) meets an inherited property. Unlike Object.create(null), whose objects V8
+ * keeps as dictionaries, objects made from it keep fast properties, and a client's fields, which come in
+ * the same order on every call, share one hidden class.
+ */
+const FIELDS_PROTOTYPE: object = Object.freeze(Object.create(null) as object);
+
 type ResolvedOptions = Required<Omit<Http2ServerOptions, "onHeaderListTooLarge" | "onProtocolError" | "maxConnectionAgeMs">> &
   Pick<Http2ServerOptions, "onHeaderListTooLarge" | "onProtocolError" | "maxConnectionAgeMs">;
 
@@ -74,6 +82,8 @@ const PSEUDO_REQUEST_HEADERS: ReadonlySet<string> = new Set([":method", ":path",
 /** Fields that RFC 9113 §8.2.2 forbids in HTTP/2. */
 const CONNECTION_HEADERS: ReadonlySet<string> = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
 const EMPTY = Buffer.alloc(0);
+/** The queue of every stream that has not queued DATA (most answers go out whole, see ServerStream.answer). */
+const NO_DATA: Buffer[] = [];
 
 const enum StreamState {
   /** Request still arriving. */
@@ -104,7 +114,7 @@ export class ServerStream {
   /** Received bytes consumed and not yet returned to the client as a WINDOW_UPDATE. */
   unacknowledged = 0;
   /** Response DATA waiting for flow-control window, and what ends the stream after it. */
-  queue: Buffer[] = [];
+  queue: Buffer[] = NO_DATA;
   queuedBytes = 0;
   pendingEnd: Buffer | null | undefined = undefined;
   wantsDrain = false;
@@ -138,7 +148,8 @@ export class ServerStream {
   write(data: Buffer): boolean {
     if (this.closed) return false;
     if (data.length > 0) {
-      this.queue.push(data);
+      if (this.queue === NO_DATA) this.queue = [data];
+      else this.queue.push(data);
       this.queuedBytes += data.length;
       this.connection.flushStream(this);
     }
@@ -485,7 +496,7 @@ export class Http2ServerConnection {
       return;
     }
     this.#lastStreamId = streamId;
-    const headers: RequestHeaders = Object.create(null) as RequestHeaders;
+    const headers = Object.create(FIELDS_PROTOTYPE) as RequestHeaders;
     let tooLarge = false;
     let malformed = this.#decodeInto(block, headers);
     if (malformed === "too-large") {
@@ -507,32 +518,46 @@ export class Http2ServerConnection {
 
   /** Decodes a header block into `headers` (or only for the table's sake); returns a problem or null. */
   #decodeInto(block: Buffer, headers: RequestHeaders | null): string | null {
-    let problem: string | null = null;
+    this.#target = headers;
+    this.#problem = null;
+    this.#regularSeen = false;
     try {
-      this.#decoder.decode(block, (name, value) => {
-        if (headers === null || problem !== null) return;
-        if (name.charCodeAt(0) === 58 /* ':' */) {
-          if (!PSEUDO_REQUEST_HEADERS.has(name) || name in headers) problem = `pseudo-header ${name}`;
-          else if (Object.keys(headers).some((key) => key.charCodeAt(0) !== 58)) problem = `pseudo-header ${name} after a regular field`;
-          headers[name] = value;
-          return;
-        }
-        if (CONNECTION_HEADERS.has(name) || (name === "te" && value !== "trailers") || hasUppercase(name)) {
-          problem = `field ${name}`;
-          return;
-        }
-        const previous = headers[name];
-        if (previous === undefined) headers[name] = value;
-        else if (typeof previous === "string") headers[name] = [previous, value];
-        else previous.push(value);
-      });
+      this.#decoder.decode(block, this.#onField);
     } catch (error) {
       if (error instanceof HeaderListTooLargeError) return "too-large";
       if (error instanceof HpackError) throw new ConnectionError(ErrorCode.CompressionError, `undecodable header block: ${error.message}`);
       throw error;
+    } finally {
+      this.#target = null;
     }
-    return problem;
+    return this.#problem;
   }
+
+  /** Where #onField puts the fields of the block being decoded (null: decoded for the table only). */
+  #target: RequestHeaders | null = null;
+  #problem: string | null = null;
+  #regularSeen = false;
+
+  /** One decoded field (a method bound once: decoding a block allocates no closure). */
+  readonly #onField = (name: string, value: string): void => {
+    const headers = this.#target;
+    if (headers === null || this.#problem !== null) return;
+    if (name.charCodeAt(0) === 58 /* ':' */) {
+      if (!PSEUDO_REQUEST_HEADERS.has(name) || headers[name] !== undefined) this.#problem = `pseudo-header ${name}`;
+      else if (this.#regularSeen) this.#problem = `pseudo-header ${name} after a regular field`;
+      headers[name] = value;
+      return;
+    }
+    this.#regularSeen = true;
+    if (CONNECTION_HEADERS.has(name) || (name === "te" && value !== "trailers") || hasUppercase(name)) {
+      this.#problem = `field ${name}`;
+      return;
+    }
+    const previous = headers[name];
+    if (previous === undefined) headers[name] = value;
+    else if (typeof previous === "string") headers[name] = [previous, value];
+    else previous.push(value);
+  };
 
   #onRstStream(streamId: number, payload: Buffer): void {
     if (streamId === 0) throw new ConnectionError(ErrorCode.ProtocolError, "RST_STREAM on stream 0");
@@ -616,8 +641,9 @@ export class Http2ServerConnection {
     this.#flushScheduled = false;
     const output = this.#output;
     if (output.length === 0 || this.#ended) return;
-    this.#output = [];
-    this.#socket.write(output.length === 1 ? output[0]! : Buffer.concat(output));
+    const bytes = output.length === 1 ? output[0]! : Buffer.concat(output);
+    output.length = 0;
+    this.#socket.write(bytes);
     if (this.#goingAway) this.#endIfIdle();
   };
 
@@ -686,7 +712,7 @@ export class Http2ServerConnection {
 
   #forget(stream: ServerStream): void {
     stream.state = StreamState.Closed;
-    stream.queue.length = 0;
+    stream.queue = NO_DATA;
     stream.queuedBytes = 0;
     this.#blocked.delete(stream);
     this.#streams.delete(stream.id);
