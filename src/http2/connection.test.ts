@@ -737,6 +737,28 @@ test("malformed requests (uppercase name, connection field, no :path) are reset;
   assert.equal(server.protocolErrors.length, 0);
 });
 
+test("a field value with CR or LF is refused on its stream; fields named like Object.prototype's properties are ordinary fields", async (t) => {
+  const seen: RequestHeaders[] = [];
+  const server = await startServer(t, {
+    onStream(stream) {
+      seen.push(stream.headers);
+      stream.respond(OK_HEAD, true);
+    },
+  });
+  const injected = Buffer.concat([requestBlock("/crlf"), literal("x-note", "a\r\nx-admin: yes")]);
+  const inherited = requestBlock("/names", [["constructor", "c"], ["__proto__", "p"], ["tostring", "t"], ["constructor", "d"]]);
+  const raw = await RawClient.open(t, server.port, frame(HEADERS, END_HEADERS | END_STREAM, 1, injected), frame(HEADERS, END_HEADERS | END_STREAM, 3, inherited));
+  const reset = await raw.waitFor("RST_STREAM on stream 1", (f) => f.type === RST_STREAM && f.streamId === 1);
+  assert.equal(reset.payload.readUInt32BE(0), PROTOCOL_ERROR);
+  await raw.waitFor("HEADERS on stream 3", (f) => f.type === HEADERS && f.streamId === 3);
+  assert.equal(seen.length, 1);
+  const headers = seen[0]!;
+  assert.deepEqual(headers["constructor"], ["c", "d"]);
+  assert.equal(headers["__proto__"], "p");
+  assert.equal(headers["tostring"], "t");
+  assert.deepEqual(Object.keys(headers).filter((name) => !name.startsWith(":")), ["constructor", "__proto__", "tostring"]);
+});
+
 test("a header list over maxHeaderListBytes goes to onHeaderListTooLarge; the next request decodes fine", async (t) => {
   const tooLarge: Array<{ limit: number; path: unknown }> = [];
   const normal: RequestHeaders[] = [];

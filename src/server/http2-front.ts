@@ -153,8 +153,10 @@ class FrontConnection {
     let answered = false;
     request.on("error", () => undefined);
     request.on("response", (headers: IncomingHttpHeaders, flags: number) => {
+      const block = encodeOrReset(stream, headers);
+      if (block === null) return void request.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       answered = true;
-      stream.respond(encodeHeaderBlock(responseFields(headers)), (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0);
+      stream.respond(block, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0);
     });
     request.on("data", (chunk: Buffer) => {
       if (!stream.write(chunk)) request.pause();
@@ -164,7 +166,8 @@ class FrontConnection {
     // sent once the body has been read to its end.
     let trailerBlock: Buffer | null = null;
     request.on("trailers", (trailers: IncomingHttpHeaders) => {
-      trailerBlock = encodeHeaderBlock(responseFields(trailers));
+      trailerBlock = encodeOrReset(stream, trailers);
+      if (trailerBlock === null) request.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     });
     request.on("end", () => {
       if (!answered || stream.closed) return;
@@ -261,6 +264,19 @@ function forwardedHeaders(headers: Readonly<Record<string, string | string[]>>):
   const out: http2.OutgoingHttpHeaders = {};
   for (const name in headers) out[name] = headers[name];
   return out;
+}
+
+/**
+ * Encodes relayed response headers or trailers; null, after resetting the client's stream, when a field
+ * cannot be sent (a value with bytes HTTP/2 forbids): a relay error must not become an uncaught exception.
+ */
+function encodeOrReset(stream: ServerStream, headers: IncomingHttpHeaders): Buffer | null {
+  try {
+    return encodeHeaderBlock(responseFields(headers));
+  } catch {
+    stream.reset(ErrorCode.InternalError);
+    return null;
+  }
 }
 
 /** Response headers or trailers from node:http2's client, as fields to encode (pseudo-headers first). */
