@@ -390,35 +390,23 @@ function pumpBody(stream: ServerStream, body: Buffer, counts: { refusals: number
   pump();
 }
 
-test("flow control out: a 2 MiB answer to a client with a 16 KiB stream window arrives intact, writes wait for onDrain", async (t) => {
-  const body = pattern(2 << 20, 3);
-  const counts = { refusals: 0, drains: 0 };
-  const server = await startServer(t, { onStream: (stream) => pumpBody(stream, body, counts, false) });
-  const session = connectClient(t, server.port, { settings: { initialWindowSize: 16384 } });
-  const request = session.request({ ":path": "/big" });
-  request.end();
-  const response = await readResponse(request);
-  assert.ok(counts.refusals > 0, "write() returned false at least once");
-  assert.equal(counts.drains, counts.refusals, "every refusal was followed by onDrain");
-  assert.equal(response.trailers?.["grpc-status"], "0");
-  assert.equal(response.body.length, body.length, "the whole body arrived");
-  assert.ok(response.body.equals(body), "the body arrived in order and intact");
-});
-
-test("flow control out: the same 2 MiB answer arrives intact when end() is called outside onDrain", async (t) => {
-  const body = pattern(2 << 20, 31);
-  const counts = { refusals: 0, drains: 0 };
-  const server = await startServer(t, { onStream: (stream) => pumpBody(stream, body, counts, true) });
-  const session = connectClient(t, server.port, { settings: { initialWindowSize: 16384 } });
-  const request = session.request({ ":path": "/big" });
-  request.end();
-  const response = await readResponse(request);
-  assert.ok(counts.refusals > 0, "write() returned false at least once");
-  assert.equal(counts.drains, counts.refusals, "every refusal was followed by onDrain");
-  assert.equal(response.trailers?.["grpc-status"], "0");
-  assert.equal(response.body.length, body.length);
-  assert.ok(response.body.equals(body), "the body arrived in order and intact");
-});
+for (const endOutside of [false, true]) {
+  const how = endOutside ? "end() called on the next turn" : "end() called inside onDrain";
+  test(`flow control out: a 2 MiB answer to a client with a 16 KiB stream window arrives intact, writes wait for onDrain (${how})`, async (t) => {
+    const body = pattern(2 << 20, endOutside ? 31 : 3);
+    const counts = { refusals: 0, drains: 0 };
+    const server = await startServer(t, { onStream: (stream) => pumpBody(stream, body, counts, endOutside) });
+    const session = connectClient(t, server.port, { settings: { initialWindowSize: 16384 } });
+    const request = session.request({ ":path": "/big" });
+    request.end();
+    const response = await readResponse(request);
+    assert.ok(counts.refusals > 0, "write() returned false at least once");
+    assert.equal(counts.drains, counts.refusals, "every refusal was followed by onDrain");
+    assert.equal(response.trailers?.["grpc-status"], "0");
+    assert.equal(response.body.length, body.length, "the whole body arrived");
+    assert.ok(response.body.equals(body), "the body arrived in order and intact");
+  });
+}
 
 test("write() + end(trailers) inside onDrain, with DATA left queued: the trailers wait for the DATA", async (t) => {
   // A regression test: flushStream() once sent the end set inside onDrain without looking at the queue again,

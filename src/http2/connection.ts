@@ -328,13 +328,18 @@ export class Http2ServerConnection {
   /** Ends the connection at once; every open stream gets onClose. */
   destroy(): void {
     if (this.#ended) return;
+    this.#stop(ErrorCode.Cancel);
+    this.#socket.destroy();
+  }
+
+  /** Stops reading and closes every open stream with `code` (their handlers get onClose). */
+  #stop(code: ErrorCode): void {
     this.#ended = true;
     if (this.#ageTimer) clearTimeout(this.#ageTimer);
     this.#socket.off("data", this.#onSocketData);
     const streams = this.#streams.takeAll();
     this.#blocked.clear();
-    for (const stream of streams) this.#closeStream(stream, ErrorCode.Cancel, true);
-    this.#socket.destroy();
+    for (const stream of streams) this.#closeStream(stream, code);
   }
 
   // --- called by ServerStream -----------------------------------------------------------------------
@@ -618,7 +623,7 @@ export class Http2ServerConnection {
     if (streamId > this.#lastStreamId) throw new ConnectionError(ErrorCode.ProtocolError, `RST_STREAM on idle stream ${streamId}`);
     const stream = this.#streams.get(streamId);
     if (stream === undefined) return;
-    this.#closeStream(stream, payload.readUInt32BE(0), false);
+    this.#closeStream(stream, payload.readUInt32BE(0));
   }
 
   #onSettings(flags: number, streamId: number, payload: Buffer): void {
@@ -751,11 +756,11 @@ export class Http2ServerConnection {
   #streamError(streamId: number, code: ErrorCode): void {
     const stream = this.#streams.get(streamId);
     this.#queueRstStream(streamId, code);
-    if (stream !== undefined) this.#closeStream(stream, code, true);
+    if (stream !== undefined) this.#closeStream(stream, code);
   }
 
   /** The stream is gone before this side finished: tells its handler, forgets it. */
-  #closeStream(stream: ServerStream, code: ErrorCode, _local: boolean): void {
+  #closeStream(stream: ServerStream, code: ErrorCode): void {
     const wasFinished = stream.finished;
     stream.state = StreamState.Closed;
     stream.finished = true;
@@ -799,12 +804,7 @@ export class Http2ServerConnection {
     this.#options.onProtocolError?.(failure);
     const output = this.#output;
     this.#output = [];
-    this.#ended = true;
-    if (this.#ageTimer) clearTimeout(this.#ageTimer);
-    this.#socket.off("data", this.#onSocketData);
-    const streams = this.#streams.takeAll();
-    this.#blocked.clear();
-    for (const stream of streams) this.#closeStream(stream, failure.code, true);
+    this.#stop(failure.code);
     if (output.length > 0) this.#socket.end(Buffer.concat(output));
     else this.#socket.end();
     // A peer that never reads must not keep the socket open.

@@ -223,7 +223,14 @@ class FrontTransport implements UnaryTransport {
   }
 
   answerStatus(code: grpc.status, encodedDetails: string, metadata: Record<string, string | string[]> | undefined): void {
-    this.stream.respond(statusBlock(code, encodedDetails, metadata), true);
+    let block: Buffer;
+    try {
+      block = statusBlock(code, encodedDetails, metadata);
+    } catch {
+      // grpc-js's Metadata admits only valid values, so this is a bug's path: the status still gets out.
+      block = statusBlock(code, encodedDetails, undefined);
+    }
+    this.stream.respond(block, true);
   }
 
   get gone(): boolean {
