@@ -221,7 +221,7 @@ export class LeaderProcess {
   static async start(
     dataDir: string,
     extraArgs: string[] = [],
-    options: { apiPort?: number; raftPort?: number; replicationPort?: number; waitForApi?: boolean; command?: "leader" | "follower"; startTimeoutMs?: number } = {},
+    options: { apiPort?: number; raftPort?: number; replicationPort?: number; waitForApi?: boolean; command?: "leader" | "follower"; startTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
   ): Promise<LeaderProcess> {
     const command = options.command ?? "leader";
     const replicationAddress = command === "leader" ? `http://127.0.0.1:${options.replicationPort ?? (await freePort())}` : "";
@@ -245,7 +245,7 @@ export class LeaderProcess {
       `--rest.address=${restAddress}`,
       ...extraArgs,
     ];
-    const child = spawn(process.execPath, args, { env: isolatedEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, args, { env: isolatedEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
     const leader = new LeaderProcess(child, apiAddress, dataDir, restAddress);
     leader.maintenanceAddress = maintenanceAddress;
     leader.replicationAddress = replicationAddress;
