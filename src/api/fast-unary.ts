@@ -112,7 +112,6 @@ export function fastRunner(server: grpc.Server, headers: FastCallHeaders): FastU
   const path = headers[":path"];
   const runner = typeof path === "string" ? fastMethods.get(server)?.get(path) : undefined;
   if (runner === undefined || !qualifies(headers) || (server as unknown as ServerInternals).interceptors.length > 0) return undefined;
-  fastCalls++;
   return runner;
 }
 
@@ -201,7 +200,9 @@ export class FastUnaryCall {
     private readonly headers: FastCallHeaders,
     private readonly transport: UnaryTransport,
     private readonly maxReceiveBytes: number,
-  ) {}
+  ) {
+    fastCalls++;
+  }
 
   /** Arms the deadline; false (after answering INTERNAL, as grpc-js does) when `grpc-timeout` is invalid. */
   start(runner: FastUnaryRunner): boolean {

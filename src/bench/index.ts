@@ -133,16 +133,22 @@ async function startArmada(nodes: number): Promise<System> {
     stop = () => cluster.destroy();
     pids = () => cluster.nodes.map((node) => node?.pid ?? 0);
   }
+  const requests = await createTable(addresses, TABLE);
+  return { name: "armada", nodes, addresses, requests, batch: 2000, pids, stop };
+}
+
+/** Creates an Armada table and waits until every member serves it; returns the requests naming it. */
+async function createTable(addresses: readonly string[], table: string): Promise<SystemRequests> {
   const client = new ArmadaClient(addresses[0]!);
   try {
-    await retry(() => client.createTable(TABLE), 100);
+    await retry(() => client.createTable(table), 100);
   } finally {
     client.close();
   }
-  const requests = armadaRequests(TABLE);
+  const requests = armadaRequests(table);
   // Every member must see the table before its reads are measured.
   await Promise.all(addresses.map((address) => verify(address, requests.rangeOne(READ_KEY, true), 20_000)));
-  return { name: "armada", nodes, addresses, requests, batch: 2000, pids, stop };
+  return requests;
 }
 
 async function startEtcd(binary: string, nodes: number): Promise<System> {
@@ -541,14 +547,7 @@ const SMALL_TABLE = "bench-10k";
 
 /** Creates {@link SMALL_TABLE} and loads it like the main table's first 10k keys; returns its requests. */
 async function smallTable(system: System): Promise<SystemRequests> {
-  const client = new ArmadaClient(system.addresses[0]!);
-  try {
-    await retry(() => client.createTable(SMALL_TABLE), 100);
-  } finally {
-    client.close();
-  }
-  const requests = armadaRequests(SMALL_TABLE);
-  await verify(system.addresses[0]!, requests.rangeOne(READ_KEY, true), 20_000);
+  const requests = await createTable(system.addresses, SMALL_TABLE);
   log(`${system.name}: loading ${KEYS} keys into table ${SMALL_TABLE}`);
   await load(system, KEYS, key, VALUE, requests);
   return requests;

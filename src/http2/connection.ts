@@ -305,15 +305,6 @@ export class Http2ServerConnection {
     }
   }
 
-  get socket(): Duplex {
-    return this.#socket;
-  }
-
-  /** Streams not yet closed. */
-  get openStreams(): number {
-    return this.#streams.size;
-  }
-
   get destroyed(): boolean {
     return this.#ended;
   }
@@ -514,10 +505,8 @@ export class Http2ServerConnection {
     if (streamId === 0 || streamId % 2 === 0) throw new ConnectionError(ErrorCode.ProtocolError, `HEADERS on stream ${streamId}`);
     let fragment = (flags & Flag.Padded) !== 0 ? withoutPadding(payload, (flags & Flag.Priority) !== 0 ? 5 : 0) : payload;
     if ((flags & Flag.Priority) !== 0) {
-      if ((flags & Flag.Padded) === 0) {
-        if (fragment.length < 5) throw new ConnectionError(ErrorCode.FrameSizeError, "HEADERS too short for its priority");
-        fragment = fragment.subarray(5);
-      } else fragment = fragment.subarray(5);
+      if (fragment.length < 5) throw new ConnectionError(ErrorCode.FrameSizeError, "HEADERS too short for its priority");
+      fragment = fragment.subarray(5);
     }
     if ((flags & Flag.EndHeaders) === 0) {
       this.#continuation = { streamId, flags, fragments: [Buffer.from(fragment)], bytes: fragment.length };
@@ -544,10 +533,8 @@ export class Http2ServerConnection {
     if (existing !== undefined || streamId <= this.#lastStreamId) {
       // Trailers of a request (gRPC clients send none): decoded to keep the HPACK table in step.
       this.#decodeInto(block, null);
-      if (existing === undefined || existing.state !== StreamState.Open) {
-        if (streamId <= this.#lastStreamId && existing === undefined) return this.#streamError(streamId, ErrorCode.StreamClosed);
-        throw new ConnectionError(ErrorCode.StreamClosed, `HEADERS on closed stream ${streamId}`);
-      }
+      if (existing === undefined) return this.#streamError(streamId, ErrorCode.StreamClosed);
+      if (existing.state !== StreamState.Open) throw new ConnectionError(ErrorCode.StreamClosed, `HEADERS on closed stream ${streamId}`);
       if ((flags & Flag.EndStream) === 0) return this.#streamError(streamId, ErrorCode.ProtocolError);
       existing.state = StreamState.HalfClosedRemote;
       existing.onEnd?.();
@@ -555,16 +542,11 @@ export class Http2ServerConnection {
     }
     this.#lastStreamId = streamId;
     const headers = Object.create(FIELDS_PROTOTYPE) as RequestHeaders;
-    let tooLarge = false;
-    let malformed = this.#decodeInto(block, headers);
-    if (malformed === "too-large") {
-      tooLarge = true;
-      malformed = null;
-    }
+    const problem = this.#decodeInto(block, headers);
+    const tooLarge = problem === "too-large";
     if (this.#goingAway) return this.#streamError(streamId, ErrorCode.RefusedStream);
     if (this.#streams.size >= this.#options.maxConcurrentStreams) return this.#streamError(streamId, ErrorCode.RefusedStream);
-    malformed ??= tooLarge ? null : requestHeaderProblem(headers);
-    if (malformed !== null) return this.#streamError(streamId, ErrorCode.ProtocolError);
+    if (!tooLarge && (problem ?? requestHeaderProblem(headers)) !== null) return this.#streamError(streamId, ErrorCode.ProtocolError);
     const stream = new ServerStream(this, streamId, headers, this.#peerInitialWindow, this.#options.streamWindowBytes);
     this.#streams.add(stream);
     if ((flags & Flag.EndStream) !== 0) stream.state = StreamState.HalfClosedRemote;
@@ -705,11 +687,12 @@ export class Http2ServerConnection {
     if (this.#goingAway) this.#endIfIdle();
   };
 
+  /** Queues a frame's header and its payload as they are: #flush copies them into one buffer once. */
   #queueFrame(type: FrameType, flags: number, streamId: number, payload: Buffer): void {
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-    writeFrameHeader(frame, 0, payload.length, type, flags, streamId);
-    payload.copy(frame, FRAME_HEADER_BYTES);
-    this.#queue(frame);
+    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    writeFrameHeader(header, 0, payload.length, type, flags, streamId);
+    this.#queue(header);
+    if (payload.length > 0) this.#queue(payload);
   }
 
   /** A header block in one HEADERS frame, or HEADERS and CONTINUATIONs when it is over the peer's frame size. */

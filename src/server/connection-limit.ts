@@ -13,7 +13,7 @@
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import type { ListenAddress } from "../config/address.js";
-import { connectionInjector } from "./http2-front.js";
+import { listenOn } from "./net-listen.js";
 
 /** How long a connection past the limit waits for a slot before it is refused. */
 export const CONNECTION_WAIT_MS = 2000;
@@ -171,22 +171,16 @@ const limitedListeners = new WeakMap<grpc.Server, { listener: NetServer; limiter
  * interceptors. Resolves with the bound port (0 for Unix sockets).
  */
 export async function bindLimited(server: grpc.Server, address: ListenAddress, credentials: grpc.ServerCredentials, limiter: ConnectionLimiter): Promise<number> {
-  const injector = connectionInjector(server, credentials);
+  const injector = server.createConnectionInjector(credentials);
   limiter.connect((socket) => {
     socket.resume();
     injector.injectConnection(socket);
   });
   // Paused on accept: a waiting connection's bytes stay in the kernel until it is served.
   const listener = createServer({ pauseOnConnect: true }, (socket) => limiter.accept(socket));
-  await new Promise<void>((resolve, reject) => {
-    listener.once("error", reject);
-    const ready = () => { listener.off("error", reject); resolve(); };
-    if ("path" in address) listener.listen(address.path, ready);
-    else listener.listen(address.port, address.host === "" ? "0.0.0.0" : address.host, ready);
-  });
+  const port = await listenOn(listener, address);
   limitedListeners.set(server, [...(limitedListeners.get(server) ?? []), { listener, limiter }]);
-  const bound = listener.address();
-  return typeof bound === "object" && bound ? bound.port : 0;
+  return port;
 }
 
 /** Stops the limited listeners of `server` accepting; the gRPC server's own shutdown drains the rest. */

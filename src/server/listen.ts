@@ -10,6 +10,7 @@ import { bindLimited, stopLimitedListeners, type ConnectionLimiter } from "./con
 import { installGrpcCompression } from "./grpc-compression.js";
 import { closeFrontConnections, connectionInjector, frontConnectionCount, hasHttp2Front } from "./http2-front.js";
 import { createServer as createNetServer, type Server as NetServer } from "node:net";
+import { listenOn } from "./net-listen.js";
 
 /** Largest inbound message on the gRPC listeners (spec §4.7). */
 export const INBOUND_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
@@ -91,15 +92,9 @@ async function bindFront(server: grpc.Server, address: ListenAddress, credential
     socket.on("error", () => undefined);
     injector.injectConnection(socket);
   });
-  await new Promise<void>((resolve, reject) => {
-    listener.once("error", reject);
-    const ready = () => { listener.off("error", reject); resolve(); };
-    if ("path" in address) listener.listen(address.path, ready);
-    else listener.listen(address.port, address.host === "" ? "0.0.0.0" : address.host, ready);
-  });
+  const port = await listenOn(listener, address);
   frontListeners.set(server, [...(frontListeners.get(server) ?? []), listener]);
-  const bound = listener.address();
-  return typeof bound === "object" && bound ? bound.port : 0;
+  return port;
 }
 
 /** Stops accepting calls, lets in-flight calls finish for up to `graceMs`, then closes connections. */
