@@ -1,6 +1,6 @@
 /**
  * Binds handler functions to a grpc-js server under both service names (Armada's and Regatta's), with
- * one implementation behind both. Handlers are plain async functions; this module turns their results
+ * one implementation behind both. Handlers are plain (mostly async) functions; this module turns their results
  * and thrown errors into gRPC answers, decodes requests leniently (a request that is not valid protobuf
  * becomes INVALID_ARGUMENT instead of grpc-js's INTERNAL), and gives each call its cancellation.
  */
@@ -28,7 +28,8 @@ export interface CallContext {
   readonly trailers: grpc.Metadata;
 }
 
-export type UnaryHandler = (request: never, context: CallContext) => Promise<object>;
+/** A unary handler answers with a promise, or with the response itself when it has it at once. */
+export type UnaryHandler = (request: never, context: CallContext) => object | Promise<object>;
 export type ServerStreamHandler = (request: never, context: CallContext, send: (message: object) => Promise<void>) => Promise<void>;
 export type ClientStreamHandler = (requests: AsyncIterable<object>, context: CallContext) => Promise<object>;
 export type Handler = UnaryHandler | ServerStreamHandler | ClientStreamHandler;
@@ -212,40 +213,53 @@ function adapt(server: grpc.Server, path: string, method: MethodSpec, handler: H
   const deadlineMs = options.defaultDeadlineMs?.(path.slice(path.lastIndexOf("/") + 1));
   switch (method.kind) {
     case "unary": {
-      const run = (call: CallSource, request: object, answer: UnaryAnswer) => {
+      // `callback` is grpc-js's; null for a fast call (answered through the call itself).
+      const answer = (call: CallSource, callback: grpc.sendUnaryData<object> | null, status: Partial<grpc.StatusObject> | null, value?: object) => {
+        if (callback === null) answerFast(call as FastUnaryCall, method, status, value);
+        else callback(status, value);
+      };
+      const succeed = (call: CallSource, callback: grpc.sendUnaryData<object> | null, context: LazyCallContext, startedAtMs: number, value: object) => {
+        try {
+          observer.messageSent();
+          observer.handled(Code.OK, startedAtMs);
+          answer(call, callback, null, value);
+        } finally {
+          context.dispose();
+        }
+      };
+      const fail = (call: CallSource, callback: grpc.sendUnaryData<object> | null, context: LazyCallContext, startedAtMs: number, error: unknown) => {
+        try {
+          answer(call, callback, failed(error, path, options, observer, startedAtMs));
+        } finally {
+          context.dispose();
+        }
+      };
+      const run = (call: CallSource, request: object, callback: grpc.sendUnaryData<object> | null) => {
         const startedAtMs = performance.now();
         observer.started();
         observer.messageReceived();
         const context = new LazyCallContext(path, call, deadlineMs);
-        let response: Promise<object>;
+        let response: object | Promise<object>;
         try {
           options.intercept?.(context);
           response = (handler as UnaryHandler)(checkedRequest(request) as never, context);
         } catch (error) {
-          response = Promise.reject(error);
+          fail(call, callback, context, startedAtMs, error);
+          return;
         }
-        // One reaction per call (no wrapper promise, no finally): answer, then release the context.
-        response.then(
-          (value) => {
-            try {
-              observer.messageSent();
-              observer.handled(Code.OK, startedAtMs);
-              answer(null, value);
-            } finally {
-              context.dispose();
-            }
-          },
-          (error: unknown) => {
-            try {
-              answer(failed(error, path, options, observer, startedAtMs));
-            } finally {
-              context.dispose();
-            }
-          },
-        );
+        // A handler that answers at once (a serializable read) is answered without a promise reaction;
+        // one that waits gets one reaction (no wrapper promise, no finally).
+        if (response instanceof Promise) {
+          response.then(
+            (value) => succeed(call, callback, context, startedAtMs, value),
+            (error: unknown) => fail(call, callback, context, startedAtMs, error),
+          );
+        } else {
+          succeed(call, callback, context, startedAtMs, response);
+        }
       };
       // Plain calls take the short path (fast-unary.ts); the rest come through grpc-js below.
-      registerFastUnary(server, path, (call, bytes) => run(call, decodeRequest(method, bytes), (status, value) => answerFast(call, method, status, value)));
+      registerFastUnary(server, path, (call, bytes) => run(call, decodeRequest(method, bytes), null));
       return (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => run(call, call.request, callback);
     }
     case "serverStream":
@@ -285,9 +299,6 @@ function adapt(server: grpc.Server, path: string, method: MethodSpec, handler: H
       };
   }
 }
-
-/** How a unary call is answered: grpc-js's callback, or the fast path's {@link answerFast}. */
-type UnaryAnswer = (status: Partial<grpc.StatusObject> | null, response?: object) => void;
 
 function answerFast(call: FastUnaryCall, method: MethodSpec, status: Partial<grpc.StatusObject> | null, response?: object): void {
   if (status !== null) {

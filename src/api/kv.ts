@@ -24,8 +24,31 @@ export function lookupTable(engine: Engine, tableBytes: Uint8Array): TableHandle
   return engine.table(tableName(tableBytes));
 }
 
-/** The table name that `bytes` spell, decoded without copying them. */
+/**
+ * The last name decoded and the bytes that spelled it: most calls name the same table as the call before,
+ * and reusing the string saves decoding it and hashing it again for the table lookup.
+ */
+let lastNameBytes: Uint8Array = new Uint8Array(0);
+let lastName = "";
+
+/** The table name that `bytes` spell. */
 function tableName(bytes: Uint8Array): string {
+  if (sameBytes(bytes, lastNameBytes)) return lastName;
+  const name = decodeTableName(bytes);
+  // A copy: the request's bytes are a view of a buffer that is reused.
+  lastNameBytes = Uint8Array.from(bytes);
+  lastName = name;
+  return name;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Decodes `bytes` without copying them; throws TableNotFoundError for bytes that are not UTF-8. */
+function decodeTableName(bytes: Uint8Array): string {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let ascii = true;
   for (let i = 0; i < bytes.length; i++) {
@@ -64,6 +87,13 @@ function rangeQuery(request: armada.v1.IRangeRequest): RangeQuery {
   };
 }
 
+/** A Range answered from this replica's state machine. */
+function readLocally(table: TableHandle, request: armada.v1.RangeRequest): FramedResponse {
+  // The header is read first: nothing may read LMDB between the lent read and its encoding.
+  const responseHeader = header(table);
+  return table.stateMachine.rangeLent(rangeQuery(request), (result) => encodeRangeResponse(responseHeader, result));
+}
+
 function rangeResponse(table: TableHandle, result: RangeBody): FramedResponse {
   return encodeRangeResponse(header(table), result);
 }
@@ -71,14 +101,13 @@ function rangeResponse(table: TableHandle, result: RangeBody): FramedResponse {
 /** Creates the KV handlers over `engine`. */
 export function kvHandlers(engine: Engine): Record<string, Handler> {
   return {
-    Range: async (request: armada.v1.RangeRequest, context: CallContext) => {
+    // Not async: a serializable read answers at once, without a promise (api/bind.ts).
+    Range: (request: armada.v1.RangeRequest, context: CallContext) => {
       validateRangeRequest(request);
       const table = lookupTable(engine, request.table);
       checkKeySize(request.key, request.rangeEnd);
-      if (request.linearizable) await table.readIndex({ signal: context.cancellation });
-      // The header is read first: nothing may read LMDB between the lent read and its encoding.
-      const responseHeader = header(table);
-      return table.stateMachine.rangeLent(rangeQuery(request), (result) => encodeRangeResponse(responseHeader, result));
+      if (request.linearizable) return table.readIndex({ signal: context.cancellation }).then(() => readLocally(table, request));
+      return readLocally(table, request);
     },
 
     IterateRange: async (request: armada.v1.RangeRequest, context: CallContext, send: (message: object) => Promise<void>) => {

@@ -111,18 +111,24 @@ function literal(value: string): Buffer {
 }
 
 /**
- * The request's header block: static-table entries where HPACK has them, every other field a literal
- * "without indexing" (so the block is the same for every request and the server's table never changes).
+ * A connection's header blocks, as HTTP/2 clients (nghttp2 in h2load, grpc-go, grpc-java) send them:
+ * the first request adds its four non-static fields to the server's dynamic table ("literal with
+ * incremental indexing"), and every later request names all its fields by index. Until 2026-12-03 every
+ * request carried the fields as literals without indexing, so the server decoded four strings per call
+ * that no real client makes it decode; the closed-loop rows (h2load) always indexed.
  */
-export function requestHeaderBlock(authority: string, path: string): Buffer {
-  return Buffer.concat([
+export function requestHeaderBlocks(authority: string, path: string): { first: Buffer; next: Buffer } {
+  const first = Buffer.concat([
     Buffer.from([0x83]), // :method POST (static 3)
     Buffer.from([0x86]), // :scheme http (static 6)
-    Buffer.from([0x04]), literal(path), // :path, name from static 4
-    Buffer.from([0x01]), literal(authority), // :authority, name from static 1
-    Buffer.from([0x0f, 0x10]), literal("application/grpc"), // content-type, name from static 31
-    Buffer.from([0x00]), literal("te"), literal("trailers"),
+    Buffer.from([0x44]), literal(path), // :path, name from static 4, value indexed
+    Buffer.from([0x41]), literal(authority), // :authority, name from static 1, value indexed
+    Buffer.from([0x5f]), literal("application/grpc"), // content-type, name from static 31, value indexed
+    Buffer.from([0x40]), literal("te"), literal("trailers"), // te: trailers, indexed
   ]);
+  // The newest entry is index 62: te, then content-type (63), :authority (64), :path (65).
+  const next = Buffer.from([0x83, 0x86, 0x80 | 65, 0x80 | 64, 0x80 | 63, 0x80 | 62]);
+  return { first, next };
 }
 
 interface Call {
@@ -144,7 +150,7 @@ class Connection {
 
   constructor(
     private readonly socket: Socket,
-    private readonly headerBlock: Buffer,
+    private readonly headerBlocks: { first: Buffer; next: Buffer },
     private readonly body: Buffer,
     private readonly onEnd: (call: Call, succeeded: boolean) => void,
   ) {
@@ -193,7 +199,9 @@ class Connection {
     this.nextStreamId += 2;
     this.calls.set(id, call);
     this.sendWindow -= this.body.length;
-    this.out.push(frameHeader(this.headerBlock.length, FRAME_HEADERS, FLAG_END_HEADERS, id), this.headerBlock, frameHeader(this.body.length, FRAME_DATA, FLAG_END_STREAM, id), this.body);
+    // The first request on the connection fills the server's HPACK table; the others refer to it.
+    const headerBlock = id === 1 ? this.headerBlocks.first : this.headerBlocks.next;
+    this.out.push(frameHeader(headerBlock.length, FRAME_HEADERS, FLAG_END_HEADERS, id), headerBlock, frameHeader(this.body.length, FRAME_DATA, FLAG_END_STREAM, id), this.body);
   }
 
   private read(chunk: Buffer): void {
@@ -283,7 +291,7 @@ function openConnection(address: string): Promise<Socket> {
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   const body = Buffer.from(options.bodyBase64, "base64");
-  const headerBlock = requestHeaderBlock(new URL(options.address).host, options.path);
+  const headerBlocks = requestHeaderBlocks(new URL(options.address).host, options.path);
   const total = Math.round(options.rate * options.durationS);
   const firstRecorded = Math.round(options.rate * options.warmupS);
   const recordedCount = total - firstRecorded;
@@ -303,7 +311,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     else failed++;
   };
   const sockets = await Promise.all(Array.from({ length: options.connections }, () => openConnection(options.address)));
-  const connections = sockets.map((socket) => new Connection(socket, headerBlock, body, onEnd));
+  const connections = sockets.map((socket) => new Connection(socket, headerBlocks, body, onEnd));
   // Let the SETTINGS exchange finish before the clock starts.
   await new Promise((resolve) => setTimeout(resolve, 50));
 
