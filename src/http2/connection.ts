@@ -13,8 +13,9 @@
  * limit and a connection age. PRIORITY is read and ignored; server push is never used. Protocol errors end
  * the connection with GOAWAY and the RFC's error code; errors of one stream reset that stream only.
  *
- * Frames to send are gathered and written once per turn of the event loop (setImmediate), so the answers to
- * calls that arrived together leave in one socket write.
+ * Frames to send are gathered and written together: those queued while a chunk read from the socket is
+ * processed (the answers of calls answered at once) when the chunk is done, the others once per turn of
+ * the event loop (setImmediate). Either way the answers to calls that arrived together leave in one write.
  */
 import type { Duplex } from "node:stream";
 import {
@@ -269,11 +270,23 @@ export class Http2ServerConnection {
   #continuation: { streamId: number; flags: number; fragments: Buffer[]; bytes: number } | null = null;
   #output: Buffer[] = [];
   #flushScheduled = false;
+  /** Set while a chunk from the socket is processed: what it queues is written at its end. */
+  #receiving = false;
   /** GOAWAY sent: no new streams; the connection ends when the last stream does. */
   #goingAway = false;
   #ended = false;
   #ageTimer: NodeJS.Timeout | undefined;
-  readonly #onSocketData = (chunk: Buffer) => this.#receive(chunk);
+  readonly #onSocketData = (chunk: Buffer): void => {
+    // What the chunk's calls answer at once leaves in one write when the chunk is done, before the event
+    // loop reads the next connection; answers that come later are gathered until the turn's end.
+    this.#receiving = true;
+    try {
+      this.#receive(chunk);
+    } finally {
+      this.#receiving = false;
+    }
+    if (this.#output.length > 0) this.#writeOutput();
+  };
 
   constructor(socket: Duplex, options: Http2ServerOptions) {
     this.#socket = socket;
@@ -671,7 +684,7 @@ export class Http2ServerConnection {
   #queue(buffer: Buffer): void {
     if (this.#ended) return;
     this.#output.push(buffer);
-    if (!this.#flushScheduled) {
+    if (!this.#flushScheduled && !this.#receiving) {
       this.#flushScheduled = true;
       setImmediate(this.#flush);
     }
@@ -679,13 +692,17 @@ export class Http2ServerConnection {
 
   readonly #flush = (): void => {
     this.#flushScheduled = false;
+    this.#writeOutput();
+  };
+
+  #writeOutput(): void {
     const output = this.#output;
     if (output.length === 0 || this.#ended) return;
     const bytes = output.length === 1 ? output[0]! : Buffer.concat(output);
     output.length = 0;
     this.#socket.write(bytes);
     if (this.#goingAway) this.#endIfIdle();
-  };
+  }
 
   /** Queues a frame's header and its payload as they are: #flush copies them into one buffer once. */
   #queueFrame(type: FrameType, flags: number, streamId: number, payload: Buffer): void {
