@@ -13,10 +13,11 @@ async function grpcLikeServer(): Promise<{ server: Http2Server; address: string;
     seen.push(`${headers[":method"]} ${headers["content-type"]} ${headers.te}${headers[":path"]?.startsWith("/") ? "" : " bad path"}`);
     stream.on("data", () => undefined);
     stream.on("end", () => {
-      if (headers[":path"] === "/ok") {
+      if (headers[":path"] === "/ok" || headers[":path"] === "/big") {
         stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
         stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-        stream.end(grpcFrame(Buffer.from("answer")));
+        // /big: answers larger than one read of the generator's buffer, so frames arrive cut in two.
+        stream.end(grpcFrame(headers[":path"] === "/big" ? Buffer.alloc(300_000, 7) : Buffer.from("answer")));
       } else if (headers[":path"] === "/fail") {
         stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "5" }, { endStream: true });
       }
@@ -41,6 +42,18 @@ test("every call due is sent on schedule and counted by its answer: a message an
     assert.deepEqual(new Set(seen), new Set(["POST application/grpc trailers"]));
     assert.ok(result.p50Ms > 0 && result.p50Ms <= result.p99Ms && result.p99Ms <= result.maxMs);
     assert.ok(Number.isFinite(result.maxMs));
+  } finally {
+    server.close();
+  }
+});
+
+test("answers that arrive in pieces (frames cut across reads) are put together and counted", async () => {
+  const { server, address } = await grpcLikeServer();
+  try {
+    const result = await runOpenLoop({ address, path: "/big", bodyBase64: body, rate: 100, durationS: 1, warmupS: 0, connections: 2, drainMs: 2000 });
+    assert.equal(result.scheduled, 100);
+    assert.equal(result.succeeded, 100);
+    assert.equal(result.failed + result.unanswered, 0);
   } finally {
     server.close();
   }

@@ -29,6 +29,7 @@
  */
 import { execFile } from "node:child_process";
 import { connect, type Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { quantile } from "./h2load.js";
 
@@ -68,15 +69,15 @@ export interface OpenLoopResult {
 
 const DRAIN_MS_DEFAULT = 2000;
 /** The longest the generator sleeps between two looks at its sockets and its schedule. */
-const MAX_SLEEP_NS = 100_000;
+const MAX_SLEEP_MS = 0.1;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Blocks the thread for about `ns` without spinning (a futex wait that nothing wakes): timers cannot
+ * Blocks the thread for about `ms` without spinning (a futex wait that nothing wakes): timers cannot
  * wait less than a millisecond, and a busy loop would take a core from the server on a two-core machine.
  */
-function sleepNs(ns: number): void {
-  Atomics.wait(sleeper, 0, 0, ns / 1e6);
+function sleepMs(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
 }
 
 const FRAME_DATA = 0x0;
@@ -96,11 +97,15 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
   const header = Buffer.alloc(9);
-  header.writeUIntBE(length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
+  writeFrameHeader(header, 0, length, type, flags, streamId);
   return header;
+}
+
+function writeFrameHeader(target: Buffer, at: number, length: number, type: number, flags: number, streamId: number): void {
+  target.writeUIntBE(length, at, 3);
+  target[at + 3] = type;
+  target[at + 4] = flags;
+  target.writeUInt32BE(streamId, at + 5);
 }
 
 /** An HPACK string literal without Huffman coding (all our strings are shorter than 127 bytes). */
@@ -131,29 +136,144 @@ export function requestHeaderBlocks(authority: string, path: string): { first: B
   return { first, next };
 }
 
-interface Call {
-  /** When the call was handed to its connection (latency runs from here). */
-  readonly sentNs: number;
-  readonly recorded: number;
-  sawMessage: boolean;
+/** Reports the end of a call: when it was sent (performance.now()), its place among recorded calls (-1: warm-up), success. */
+type OnEnd = (sentMs: number, recorded: number, succeeded: boolean) => void;
+
+/**
+ * The calls in flight on one connection, by stream id, in typed arrays whose slots are reused: the
+ * generator makes no object per call, so its own garbage collections do not delay reading answers.
+ */
+class CallsInFlight {
+  private ids = new Int32Array(1024);
+  private sentMs = new Float64Array(1024);
+  private recorded = new Int32Array(1024);
+  private sawMessage = new Uint8Array(1024);
+  size = 0;
+
+  add(streamId: number, sentMs: number, recorded: number): void {
+    let slot = this.slotOf(streamId);
+    while (this.ids[slot] !== 0) {
+      this.grow();
+      slot = this.slotOf(streamId);
+    }
+    this.ids[slot] = streamId;
+    this.sentMs[slot] = sentMs;
+    this.recorded[slot] = recorded;
+    this.sawMessage[slot] = 0;
+    this.size++;
+  }
+
+  /** The slot of `streamId`, or -1 when it is not in flight. */
+  find(streamId: number): number {
+    const slot = this.slotOf(streamId);
+    return this.ids[slot] === streamId ? slot : -1;
+  }
+
+  markMessage(slot: number): void {
+    this.sawMessage[slot] = 1;
+  }
+
+  /** Ends the call in `slot` and reports it. */
+  end(slot: number, succeeded: boolean, onEnd: OnEnd): void {
+    const sentMs = this.sentMs[slot]!;
+    const recorded = this.recorded[slot]!;
+    const ok = succeeded && this.sawMessage[slot] === 1;
+    this.ids[slot] = 0;
+    this.size--;
+    onEnd(sentMs, recorded, ok);
+  }
+
+  /** Ends every call in flight as failed. */
+  failAll(onEnd: OnEnd): void {
+    for (let slot = 0; slot < this.ids.length; slot++) if (this.ids[slot] !== 0) this.end(slot, false, onEnd);
+  }
+
+  private slotOf(streamId: number): number {
+    return (streamId >>> 1) & (this.ids.length - 1);
+  }
+
+  /** Doubles the table (a call unanswered for so long that its slot came round again). */
+  private grow(): void {
+    const { ids, sentMs, recorded, sawMessage } = this;
+    const slots = ids.length * 2;
+    if (slots > 1 << 24) throw new Error("open-loop: more than 16M calls in flight on one connection");
+    this.ids = new Int32Array(slots);
+    this.sentMs = new Float64Array(slots);
+    this.recorded = new Int32Array(slots);
+    this.sawMessage = new Uint8Array(slots);
+    for (let old = 0; old < ids.length; old++) {
+      if (ids[old] === 0) continue;
+      const slot = this.slotOf(ids[old]!);
+      this.ids[slot] = ids[old]!;
+      this.sentMs[slot] = sentMs[old]!;
+      this.recorded[slot] = recorded[old]!;
+      this.sawMessage[slot] = sawMessage[old]!;
+    }
+  }
 }
 
-/** One connection: sends the pre-encoded request on fresh stream ids and reports each answer's end. */
+/** How much one read from the socket may bring; answers are parsed in place. */
+const READ_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * One connection: sends the pre-encoded request on fresh stream ids and reports each answer's end.
+ * Requests after the first are copies of one template (HEADERS, DATA) with the stream id written in;
+ * answers are read into one reused buffer (net's `onread`) and parsed where they lie.
+ */
 class Connection {
   private nextStreamId = 1;
-  private readonly calls = new Map<number, Call>();
-  private buffered: Buffer = Buffer.alloc(0);
+  private readonly calls = new CallsInFlight();
+  private readonly template: Buffer;
+  /** Offsets of the two stream ids in the template. */
+  private readonly dataHeaderAt: number;
+  /** Stream ids of the requests queued since the last flush (from the template). */
+  private readonly queued: number[] = [];
+  /** Frames queued since the last flush that are not from the template (the first request, acks). */
+  private control: Buffer[] = [];
   private sendWindow = DEFAULT_WINDOW;
-  private readonly waiting: Call[] = [];
-  private out: Buffer[] = [];
+  /** Calls waiting for the server's connection window: send times and recorded places, in order. */
+  private readonly waitingSentMs: number[] = [];
+  private readonly waitingRecorded: number[] = [];
+  /** The unparsed end of the last read (a frame cut in two), kept until the rest arrives. */
+  private carry = Buffer.alloc(0);
+  private carried = 0;
   private failure: Error | null = null;
+  private socket!: Socket;
 
   constructor(
-    private readonly socket: Socket,
     private readonly headerBlocks: { first: Buffer; next: Buffer },
     private readonly body: Buffer,
-    private readonly onEnd: (call: Call, succeeded: boolean) => void,
+    private readonly onEnd: OnEnd,
   ) {
+    const next = headerBlocks.next;
+    this.template = Buffer.concat([frameHeader(next.length, FRAME_HEADERS, FLAG_END_HEADERS, 0), next, frameHeader(body.length, FRAME_DATA, FLAG_END_STREAM, 0), body]);
+    this.dataHeaderAt = 9 + next.length;
+  }
+
+  /** Connects to `address`; resolves once connected. */
+  open(address: string): Promise<void> {
+    const url = new URL(address);
+    return new Promise((resolve, reject) => {
+      const socket = connect({
+        port: Number(url.port),
+        host: url.hostname,
+        onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (bytes: number, buffer: Uint8Array) => {
+            this.read(buffer as Buffer, bytes);
+            return true;
+          } },
+      });
+      this.socket = socket;
+      socket.once("connect", () => {
+        socket.off("error", reject);
+        this.start();
+        resolve();
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  private start(): void {
+    const socket = this.socket;
     socket.setNoDelay(true);
     // Our receive windows as large as HTTP/2 allows, so the server never waits for a WINDOW_UPDATE.
     const settings = Buffer.alloc(12);
@@ -164,129 +284,148 @@ class Connection {
     const increment = Buffer.alloc(4);
     increment.writeUInt32BE(MAX_WINDOW - DEFAULT_WINDOW);
     socket.write(Buffer.concat([PREFACE, frameHeader(12, FRAME_SETTINGS, 0, 0), settings, frameHeader(4, FRAME_WINDOW_UPDATE, 0, 0), increment]));
-    socket.on("data", (chunk: Buffer) => this.read(chunk));
     socket.on("error", (error) => this.fail(error));
     socket.on("close", () => this.fail(new Error("the server closed the connection")));
   }
 
   get outstanding(): number {
-    return this.calls.size + this.waiting.length;
+    return this.calls.size + this.waitingSentMs.length;
   }
 
   /** Queues one call (written by flush()). */
-  send(call: Call): void {
-    if (this.failure) return this.onEnd(call, false);
+  send(sentMs: number, recorded: number): void {
+    if (this.failure) return this.onEnd(sentMs, recorded, false);
     // The server's connection window limits request bodies; it grows back as the server reads them.
-    if (this.sendWindow < this.body.length || this.waiting.length > 0) {
-      this.waiting.push(call);
+    if (this.sendWindow < this.body.length || this.waitingSentMs.length > 0) {
+      this.waitingSentMs.push(sentMs);
+      this.waitingRecorded.push(recorded);
       return;
     }
-    this.write(call);
+    this.write(sentMs, recorded);
   }
 
   flush(): void {
-    if (this.out.length === 0) return;
-    this.socket.write(this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out));
-    this.out = [];
+    const calls = this.queued.length;
+    if (calls === 0 && this.control.length === 0) return;
+    let bytes = calls * this.template.length;
+    for (const frame of this.control) bytes += frame.length;
+    const out = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const frame of this.control) at += frame.copy(out, at);
+    for (let i = 0; i < calls; i++) {
+      this.template.copy(out, at);
+      const id = this.queued[i]!;
+      out.writeUInt32BE(id, at + 5);
+      out.writeUInt32BE(id, at + this.dataHeaderAt + 5);
+      at += this.template.length;
+    }
+    this.queued.length = 0;
+    this.control = [];
+    this.socket.write(out);
   }
 
   close(): void {
     this.socket.destroy();
   }
 
-  private write(call: Call): void {
+  private write(sentMs: number, recorded: number): void {
     const id = this.nextStreamId;
     this.nextStreamId += 2;
-    this.calls.set(id, call);
+    this.calls.add(id, sentMs, recorded);
     this.sendWindow -= this.body.length;
-    // The first request on the connection fills the server's HPACK table; the others refer to it.
-    const headerBlock = id === 1 ? this.headerBlocks.first : this.headerBlocks.next;
-    this.out.push(frameHeader(headerBlock.length, FRAME_HEADERS, FLAG_END_HEADERS, id), headerBlock, frameHeader(this.body.length, FRAME_DATA, FLAG_END_STREAM, id), this.body);
+    if (id === 1) {
+      // The first request fills the server's HPACK table (requestHeaderBlocks); later ones use the template.
+      const first = this.headerBlocks.first;
+      this.control.push(frameHeader(first.length, FRAME_HEADERS, FLAG_END_HEADERS, id), first, frameHeader(this.body.length, FRAME_DATA, FLAG_END_STREAM, id), this.body);
+    } else {
+      this.queued.push(id);
+    }
   }
 
-  private read(chunk: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+  private read(buffer: Buffer, bytes: number): void {
+    let source = buffer;
+    let end = bytes;
+    if (this.carried > 0) {
+      // The rest of a cut frame: join it to what was kept.
+      if (this.carry.length < this.carried + bytes) {
+        const bigger = Buffer.allocUnsafe(Math.max(this.carry.length * 2, this.carried + bytes));
+        this.carry.copy(bigger, 0, 0, this.carried);
+        this.carry = bigger;
+      }
+      buffer.copy(this.carry, this.carried, 0, bytes);
+      source = this.carry;
+      end = this.carried + bytes;
+    }
     let at = 0;
-    while (this.buffered.length - at >= 9) {
-      const length = this.buffered.readUIntBE(at, 3);
-      if (this.buffered.length - at < 9 + length) break;
-      const type = this.buffered[at + 3]!;
-      const flags = this.buffered[at + 4]!;
-      const streamId = this.buffered.readUInt32BE(at + 5) & 0x7fffffff;
-      this.frame(type, flags, streamId, this.buffered.subarray(at + 9, at + 9 + length));
+    while (end - at >= 9) {
+      const length = source.readUIntBE(at, 3);
+      if (end - at < 9 + length) break;
+      this.frame(source[at + 3]!, source[at + 4]!, source.readUInt32BE(at + 5) & 0x7fffffff, source, at + 9, length);
       at += 9 + length;
     }
-    this.buffered = this.buffered.subarray(at);
+    const left = end - at;
+    if (left > 0) {
+      if (this.carry.length < left) this.carry = Buffer.allocUnsafe(Math.max(left, 16 * 1024));
+      source.copy(this.carry, 0, at, end);
+    }
+    this.carried = left;
     this.flush();
   }
 
-  private frame(type: number, flags: number, streamId: number, payload: Buffer): void {
+  /** One frame whose payload is `source[at, at + length)`. */
+  private frame(type: number, flags: number, streamId: number, source: Buffer, at: number, length: number): void {
     switch (type) {
       case FRAME_SETTINGS:
-        if ((flags & FLAG_ACK) === 0) this.out.push(frameHeader(0, FRAME_SETTINGS, FLAG_ACK, 0));
+        if ((flags & FLAG_ACK) === 0) this.control.push(frameHeader(0, FRAME_SETTINGS, FLAG_ACK, 0));
         return;
       case FRAME_PING:
-        if ((flags & FLAG_ACK) === 0) this.out.push(frameHeader(8, FRAME_PING, FLAG_ACK, 0), Buffer.from(payload));
+        if ((flags & FLAG_ACK) === 0) this.control.push(frameHeader(8, FRAME_PING, FLAG_ACK, 0), Buffer.from(source.subarray(at, at + length)));
         return;
       case FRAME_WINDOW_UPDATE:
         if (streamId === 0) {
-          this.sendWindow += payload.readUInt32BE(0) & 0x7fffffff;
-          while (this.waiting.length > 0 && this.sendWindow >= this.body.length) this.write(this.waiting.shift()!);
+          this.sendWindow += source.readUInt32BE(at) & 0x7fffffff;
+          while (this.waitingSentMs.length > 0 && this.sendWindow >= this.body.length) {
+            this.write(this.waitingSentMs.shift()!, this.waitingRecorded.shift()!);
+          }
         }
         return;
       case FRAME_GOAWAY:
-        this.fail(new Error(`the server sent GOAWAY (error code ${payload.readUInt32BE(4)})`));
+        this.fail(new Error(`the server sent GOAWAY (error code ${source.readUInt32BE(at + 4)})`));
         return;
       case FRAME_RST_STREAM:
         this.end(streamId, false);
         return;
       case FRAME_DATA: {
-        const call = this.calls.get(streamId);
-        const padding = flags & FLAG_PADDED ? payload[0]! + 1 : 0;
-        if (call && payload.length - padding >= 5) call.sawMessage = true;
+        const slot = this.calls.find(streamId);
+        const padding = flags & FLAG_PADDED ? source[at]! + 1 : 0;
+        if (slot >= 0 && length - padding >= 5) this.calls.markMessage(slot);
         if (flags & FLAG_END_STREAM) this.end(streamId, false);
         return;
       }
       case FRAME_HEADERS:
         // The answer's headers, or (with END_STREAM) its trailers. A header block split into
         // CONTINUATION frames would carry END_STREAM here too, so the end is still seen.
-        if (flags & FLAG_END_STREAM) {
-          const call = this.calls.get(streamId);
-          this.end(streamId, call?.sawMessage ?? false);
-        }
+        if (flags & FLAG_END_STREAM) this.end(streamId, true);
         return;
       default:
         return;
     }
   }
 
-  private end(streamId: number, succeeded: boolean): void {
-    const call = this.calls.get(streamId);
-    if (!call) return;
-    this.calls.delete(streamId);
-    this.onEnd(call, succeeded);
+  /** The call on `streamId` ended; it succeeded if `trailers` ended it after a message. */
+  private end(streamId: number, trailers: boolean): void {
+    const slot = this.calls.find(streamId);
+    if (slot >= 0) this.calls.end(slot, trailers, this.onEnd);
   }
 
   private fail(error: Error): void {
     if (this.failure) return;
     this.failure = error;
-    const pending = [...this.calls.values(), ...this.waiting];
-    this.calls.clear();
-    this.waiting.length = 0;
-    for (const call of pending) this.onEnd(call, false);
+    this.calls.failAll(this.onEnd);
+    const sent = this.waitingSentMs.splice(0);
+    const recorded = this.waitingRecorded.splice(0);
+    for (let i = 0; i < sent.length; i++) this.onEnd(sent[i]!, recorded[i]!, false);
   }
-}
-
-function openConnection(address: string): Promise<Socket> {
-  const url = new URL(address);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(url.port), url.hostname);
-    socket.once("connect", () => {
-      socket.off("error", reject);
-      resolve(socket);
-    });
-    socket.once("error", reject);
-  });
 }
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
@@ -301,39 +440,36 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   let answered = 0;
   let succeeded = 0;
   let failed = 0;
-  const start = process.hrtime.bigint();
-  const nowNs = (): number => Number(process.hrtime.bigint() - start);
-  const onEnd = (call: Call, ok: boolean): void => {
-    if (call.recorded < 0) return;
+  const onEnd: OnEnd = (sentMs, recorded, ok) => {
+    if (recorded < 0) return;
     answered++;
-    latencies[call.recorded] = (nowNs() - call.sentNs) / 1e6;
+    latencies[recorded] = performance.now() - sentMs;
     if (ok) succeeded++;
     else failed++;
   };
-  const sockets = await Promise.all(Array.from({ length: options.connections }, () => openConnection(options.address)));
-  const connections = sockets.map((socket) => new Connection(socket, headerBlocks, body, onEnd));
+  const connections = Array.from({ length: options.connections }, () => new Connection(headerBlocks, body, onEnd));
+  await Promise.all(connections.map((connection) => connection.open(options.address)));
   // Let the SETTINGS exchange finish before the clock starts.
   await new Promise((resolve) => setTimeout(resolve, 50));
 
-  const intervalNs = 1e9 / options.rate;
+  const intervalMs = 1000 / options.rate;
   await new Promise<void>((resolve) => {
     let next = 0;
-    const began = nowNs();
+    const began = performance.now();
     const poll = (): void => {
-      const now = nowNs();
-      while (next < total && began + next * intervalNs <= now) {
+      const now = performance.now();
+      while (next < total && began + next * intervalMs <= now) {
         const k = next++;
-        const dueNs = began + k * intervalNs;
         const recorded = k >= firstRecorded ? k - firstRecorded : -1;
-        if (recorded >= 0) lags[recorded] = (now - dueNs) / 1e6;
-        connections[k % connections.length]!.send({ sentNs: now, recorded, sawMessage: false });
+        if (recorded >= 0) lags[recorded] = now - (began + k * intervalMs);
+        connections[k % connections.length]!.send(now, recorded);
       }
       for (const connection of connections) connection.flush();
       if (next >= total) return resolve();
-      // Sleep until the next call is due (at most MAX_SLEEP_NS, so that answers are not read late by
+      // Sleep until the next call is due (at most MAX_SLEEP_MS, so that answers are not read late by
       // much), then let the event loop read what arrived before sending again.
-      const untilDueNs = began + next * intervalNs - nowNs();
-      if (untilDueNs > 0) sleepNs(Math.min(untilDueNs, MAX_SLEEP_NS));
+      const untilDueMs = began + next * intervalMs - performance.now();
+      if (untilDueMs > 0) sleepMs(Math.min(untilDueMs, MAX_SLEEP_MS));
       setImmediate(poll);
     };
     poll();
