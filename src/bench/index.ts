@@ -9,8 +9,9 @@
  * Flags: --duration=S (measured seconds per run, default 5), --warmup=S (default 5), --long (15 s
  * runs, 10 s warm-up), --clients=N and --streams=N (h2load connections and streams per connection),
  * --only=REGEX (workloads whose name matches), --no-1m (skip loading a million keys), --pairs=N
- * (alternating runs per paired row, default 3: Armada's 1-node serializable Range against the no-op
- * ceiling, each 3-node workload against etcd; 0 = one run each, one system after the other),
+ * (alternating runs per paired row, default 3: Armada's 1-node serializable Range and its half-peak
+ * row against the no-op ceiling, each 3-node workload against etcd; 0 = one run each, one system after
+ * the other),
  * --json=PATH (default dist/bench/results.json).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -510,17 +511,27 @@ async function singleNode(options: Options, system: System, ceiling?: System): P
   if (serializable) {
     // Each system at half of its own peak: Armada's half peak is above etcd's whole peak on this machine.
     const halfPeak = { rpsTotal: serializable.rps / 2, note: `${(serializable.rps / 2).toFixed(0)} req/s scheduled (half of this system's peak), evenly spaced` };
-    await measure(options, system, HALF_PEAK, r.rangeOne(READ_KEY, true), halfPeak);
-    // The same schedule on the no-op server: the tail that Armada's gRPC stack and this machine give anyway.
-    if (ceiling && selected(options, HALF_PEAK)) {
-      pause(system, "SIGSTOP");
-      pause(ceiling, "SIGCONT");
-      try {
-        record(await measureRow(options, ceiling, HALF_PEAK, ceiling.requests.rangeOne(READ_KEY, true), halfPeak));
-      } finally {
-        pause(ceiling, "SIGSTOP");
-        pause(system, "SIGCONT");
+    if (ceiling && options.pairs > 0) {
+      // The same schedule on the no-op server, runs alternating: the tail that Armada's gRPC stack and
+      // this machine give anyway. One 5 s run's p99 moves by 2× from run to run on this host, so each
+      // system's row is its run with the median p99.
+      if (selected(options, HALF_PEAK)) {
+        try {
+          halfPeakRuns = await alternatingRuns(options, system, ceiling, HALF_PEAK, (requests) => requests.rangeOne(READ_KEY, true), halfPeak);
+        } finally {
+          pause(ceiling, "SIGSTOP");
+          pause(system, "SIGCONT");
+        }
+        const p99s = (runs: readonly Row[]) => runs.map((run) => run.p99Ms.toFixed(2)).join(" / ");
+        log(`1n ${HALF_PEAK}: p99 of Armada's runs ${p99s(halfPeakRuns.first)} ms, of the no-op server's ${p99s(halfPeakRuns.second)} ms`);
+        for (const runs of [halfPeakRuns.first, halfPeakRuns.second]) {
+          const median = medianBy(runs, (run) => run.p99Ms);
+          const note = `${median.note ?? ""}; the run with the median p99 of ${options.pairs}, alternating with the other server's`;
+          record({ ...median, problems: runs.flatMap((run) => run.problems), note });
+        }
       }
+    } else {
+      await measure(options, system, HALF_PEAK, r.rangeOne(READ_KEY, true), halfPeak);
     }
   }
   await measure(options, system, "Range linearizable 1 key", r.rangeOne(READ_KEY, false));
@@ -580,6 +591,9 @@ const MILLION_ROW = "Range serializable 1 key at 1M";
 
 /** The 1M-key row's runs alternating with the no-op ceiling, and each pair's Armada/ceiling ratio. */
 let millionCeilingRuns: CeilingRuns | null = null;
+
+/** The half-peak row's runs, Armada's (first) and the no-op server's (second), alternating. */
+let halfPeakRuns: PairedRuns | null = null;
 
 /**
  * The serializable Range at 1M keys in alternating pairs with the no-op ceiling, as at 10k keys. The two
@@ -716,13 +730,20 @@ interface PairedRuns {
  * `options.pairs` pairs of runs of `workload`: `first`, then `second`, each measured alone (every process of
  * the other stopped with SIGSTOP).
  */
-async function alternatingRuns(options: Options, first: System, second: System, workload: string, callOf: (requests: SystemRequests) => UnaryCall): Promise<PairedRuns> {
+async function alternatingRuns(
+  options: Options,
+  first: System,
+  second: System,
+  workload: string,
+  callOf: (requests: SystemRequests) => UnaryCall,
+  extra: { rpsTotal?: number; note?: string } = {},
+): Promise<PairedRuns> {
   const runs: PairedRuns = { first: [], second: [], ratios: [] };
   for (let pair = 1; pair <= options.pairs; pair++) {
     for (const [system, other, list] of [[first, second, runs.first], [second, first, runs.second]] as const) {
       pause(other, "SIGSTOP");
       pause(system, "SIGCONT");
-      const row = await measureRow(options, system, workload, callOf(system.requests));
+      const row = await measureRow(options, system, workload, callOf(system.requests), extra);
       logRow(row, `pair ${pair}/${options.pairs}  `);
       list.push(row);
     }
@@ -738,7 +759,12 @@ function recordMedian(runs: readonly Row[], note: string): Row {
 
 /** The run with the median rate (the lower middle one of an even count). */
 function medianRun(runs: readonly Row[]): Row {
-  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
+  return medianBy(runs, (run) => run.rps);
+}
+
+/** The run with the median `value` (the lower middle one of an even count). */
+function medianBy(runs: readonly Row[], value: (run: Row) => number): Row {
+  const sorted = [...runs].sort((a, b) => value(a) - value(b));
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
@@ -797,7 +823,7 @@ async function main(): Promise<void> {
     node: process.version, etcd: etcdVersion(tools.etcd), cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavgAtEnd: loadavg(),
     durationS: options.durationS, warmupS: options.warmupS, clients: options.clients, streamsPerClient: options.streams, pairs: options.pairs, totalSeconds: seconds,
   };
-  writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), environment, rows, pairedRuns, ceilingRuns, millionCeilingRuns, millionSideBySide, loads, targets, table }, null, 2));
+  writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), environment, rows, pairedRuns, ceilingRuns, millionCeilingRuns, halfPeakRuns, millionSideBySide, loads, targets, table }, null, 2));
   console.log(`\nresults: ${options.json} (${seconds.toFixed(0)} s; load average at end ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
   if (rows.some((row) => row.problems.length > 0)) {
     console.log("some runs had problems (see PROBLEMS above): their numbers are not comparable");
