@@ -2,6 +2,7 @@ import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import net from "node:net";
+import { Duplex } from "node:stream";
 import { once } from "node:events";
 import { Http2ServerConnection, type Http2ServerOptions, type RequestHeaders, type ServerStream } from "./connection.js";
 import { ConnectionError, ErrorCode } from "./frames.js";
@@ -365,6 +366,41 @@ test("200 concurrent requests on one connection each get their own body back via
     assert.equal(response.trailers?.["grpc-status"], "0");
   }
   assert.equal(server.connections.length, 1);
+});
+
+test("over a transport that keeps the buffers written to it (an in-memory pair), every answer arrives intact", async (t) => {
+  // This in-memory Duplex reports a write done at once but hands the written buffer itself to the reader
+  // a turn later: the connection must not reuse its output buffer there (it does only on a net.Socket,
+  // after the kernel took the bytes).
+  const ends: Duplex[] = [];
+  const end = (other: number) =>
+    new Duplex({
+      write(chunk: Buffer, _encoding, callback) {
+        setImmediate(() => ends[other]!.push(chunk));
+        callback();
+      },
+      read() {},
+    });
+  ends.push(end(1), end(0));
+  const [clientSide, serverSide] = ends as [Duplex, Duplex];
+  new Http2ServerConnection(serverSide, {
+    onStream(stream) {
+      stream.onData = (chunk) => stream.consume(chunk.length);
+      // Each answer in a later turn of the event loop, so each leaves in a write of its own.
+      stream.onEnd = () => setImmediate(() => stream.answer(OK_HEAD, Buffer.from(`answer to ${String(stream.headers[":path"])}`), TRAILERS_OK));
+    },
+  });
+  const session = http2.connect("http://in-memory", { createConnection: () => clientSide });
+  session.on("error", () => {});
+  t.after(() => session.destroy());
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => {
+      const request = session.request({ ":method": "POST", ":path": `/r/${i}` });
+      request.end();
+      return readResponse(request).then((response) => response.body.toString());
+    }),
+  );
+  assert.deepEqual(answers, Array.from({ length: 50 }, (_, i) => `answer to /r/${i}`));
 });
 
 /** Answers with `body` in 100 KiB write()s, waiting for onDrain whenever write() returns false. */

@@ -17,7 +17,9 @@
  * processed (the answers of calls answered at once) when the chunk is done, the others once per turn of
  * the event loop (setImmediate). Either way the answers to calls that arrived together leave in one write.
  */
+import * as net from "node:net";
 import type { Duplex } from "node:stream";
+import * as tls from "node:tls";
 import {
   CLIENT_PREFACE,
   ConnectionError,
@@ -75,6 +77,8 @@ const DEFAULTS = {
 };
 /** Unacknowledged PINGs and SETTINGS beyond which a peer that does not read is cut off. */
 const MAX_UNREAD_OUTPUT_BYTES = 64 << 20;
+/** The output buffer's first size; it doubles when a turn's frames do not fit. */
+const OUTPUT_BYTES_INITIAL = 16 << 10;
 /** A stream's queued response bytes over which write() asks its producer to wait for onDrain. */
 const STREAM_HIGH_WATER_BYTES = 256 << 10;
 /** Header block fragments (HEADERS + CONTINUATION) longer than this end the connection. */
@@ -268,7 +272,14 @@ export class Http2ServerConnection {
   #receiveWindow = DEFAULT_WINDOW_BYTES;
   /** A header block being continued: its stream id, flags of the HEADERS frame and fragments so far. */
   #continuation: { streamId: number; flags: number; fragments: Buffer[]; bytes: number } | null = null;
-  #output: Buffer[] = [];
+  /**
+   * Frames to send, assembled in place: `#out[0, #outLength)`. On a plain TCP or Unix socket the buffer is
+   * reused from write to write when the kernel took the bytes at once, so an answer costs no allocation;
+   * otherwise (TLS, other streams, a full send buffer) the socket keeps what it was given.
+   */
+  #out = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);
+  #outLength = 0;
+  readonly #reuseOutput: boolean;
   #flushScheduled = false;
   /** Set while a chunk from the socket is processed: what it queues is written at its end. */
   #receiving = false;
@@ -285,11 +296,14 @@ export class Http2ServerConnection {
     } finally {
       this.#receiving = false;
     }
-    if (this.#output.length > 0) this.#writeOutput();
+    if (this.#outLength > 0) this.#writeOutput();
   };
 
   constructor(socket: Duplex, options: Http2ServerOptions) {
     this.#socket = socket;
+    // A TLS socket or another Duplex may hold on to a written buffer after write() returns; a plain
+    // net.Socket hands it to the kernel, or says it did not (writableLength).
+    this.#reuseOutput = socket instanceof net.Socket && !(socket instanceof tls.TLSSocket);
     this.#options = { ...DEFAULTS, ...stripUndefined(options) } as ResolvedOptions;
     this.#decoder = new HpackDecoder({ maxHeaderListBytes: this.#options.maxHeaderListBytes });
     const { maxConcurrentStreams, streamWindowBytes, connectionWindowBytes, maxHeaderListBytes } = this.#options;
@@ -357,8 +371,8 @@ export class Http2ServerConnection {
     const max = this.#peerMaxFrame;
     if (data.length > stream.sendWindow || data.length > this.#sendWindow || data.length > max || head.length > max || trailers.length > max) return false;
     if (stream.queue.length > 0) return false;
-    const out = Buffer.allocUnsafe(3 * FRAME_HEADER_BYTES + head.length + data.length + trailers.length);
-    let offset = 0;
+    const out = this.#reserve(3 * FRAME_HEADER_BYTES + head.length + data.length + trailers.length);
+    let offset = this.#outLength;
     writeFrameHeader(out, offset, head.length, FrameType.Headers, Flag.EndHeaders, stream.id);
     offset += FRAME_HEADER_BYTES;
     offset += head.copy(out, offset);
@@ -367,10 +381,11 @@ export class Http2ServerConnection {
     offset += data.copy(out, offset);
     writeFrameHeader(out, offset, trailers.length, FrameType.Headers, Flag.EndHeaders | Flag.EndStream, stream.id);
     offset += FRAME_HEADER_BYTES;
-    trailers.copy(out, offset);
+    offset += trailers.copy(out, offset);
+    this.#outLength = offset;
+    this.#scheduleFlush();
     stream.sendWindow -= data.length;
     this.#sendWindow -= data.length;
-    this.#queue(out);
     this.finish(stream);
     return true;
   }
@@ -681,9 +696,18 @@ export class Http2ServerConnection {
 
   // --- writing --------------------------------------------------------------------------------------
 
-  #queue(buffer: Buffer): void {
-    if (this.#ended) return;
-    this.#output.push(buffer);
+  /** Makes room for `bytes` more in the output buffer; returns it (it may be a new one). */
+  #reserve(bytes: number): Buffer {
+    const needed = this.#outLength + bytes;
+    if (needed > this.#out.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(needed, this.#out.length * 2));
+      this.#out.copy(bigger, 0, 0, this.#outLength);
+      this.#out = bigger;
+    }
+    return this.#out;
+  }
+
+  #scheduleFlush(): void {
     if (!this.#flushScheduled && !this.#receiving) {
       this.#flushScheduled = true;
       setImmediate(this.#flush);
@@ -696,20 +720,28 @@ export class Http2ServerConnection {
   };
 
   #writeOutput(): void {
-    const output = this.#output;
-    if (output.length === 0 || this.#ended) return;
-    const bytes = output.length === 1 ? output[0]! : Buffer.concat(output);
-    output.length = 0;
-    this.#socket.write(bytes);
+    if (this.#outLength === 0 || this.#ended) return;
+    const length = this.#outLength;
+    this.#outLength = 0;
+    if (this.#reuseOutput) {
+      this.#socket.write(this.#out.subarray(0, length));
+      // Written at once (the usual case), the bytes are the kernel's and the buffer is free again. If not,
+      // the socket keeps it until the write completes, and the next frames go to a new one.
+      if (this.#socket.writableLength > 0) this.#out = Buffer.allocUnsafe(this.#out.length);
+    } else {
+      this.#socket.write(Buffer.from(this.#out.subarray(0, length)));
+    }
     if (this.#goingAway) this.#endIfIdle();
   }
 
-  /** Queues a frame's header and its payload as they are: #flush copies them into one buffer once. */
+  /** Queues a frame: its header and a copy of its payload. */
   #queueFrame(type: FrameType, flags: number, streamId: number, payload: Buffer): void {
-    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-    writeFrameHeader(header, 0, payload.length, type, flags, streamId);
-    this.#queue(header);
-    if (payload.length > 0) this.#queue(payload);
+    if (this.#ended) return;
+    const out = this.#reserve(FRAME_HEADER_BYTES + payload.length);
+    writeFrameHeader(out, this.#outLength, payload.length, type, flags, streamId);
+    payload.copy(out, this.#outLength + FRAME_HEADER_BYTES);
+    this.#outLength += FRAME_HEADER_BYTES + payload.length;
+    this.#scheduleFlush();
   }
 
   /** A header block in one HEADERS frame, or HEADERS and CONTINUATIONs when it is over the peer's frame size. */
@@ -788,7 +820,7 @@ export class Http2ServerConnection {
 
   #endIfIdle(): void {
     if (this.#ended || this.#streams.size > 0) return;
-    if (this.#output.length > 0) {
+    if (this.#outLength > 0) {
       // The last frames go out first; #flush calls back here.
       return;
     }
@@ -802,10 +834,10 @@ export class Http2ServerConnection {
     const failure = error instanceof ConnectionError ? error : new ConnectionError(ErrorCode.InternalError, error instanceof Error ? error.message : String(error));
     if (!this.#goingAway || failure.code !== ErrorCode.NoError) this.#goAway(failure.code, failure.message);
     this.#options.onProtocolError?.(failure);
-    const output = this.#output;
-    this.#output = [];
+    const last = this.#outLength > 0 ? Buffer.from(this.#out.subarray(0, this.#outLength)) : null;
+    this.#outLength = 0;
     this.#stop(failure.code);
-    if (output.length > 0) this.#socket.end(Buffer.concat(output));
+    if (last !== null) this.#socket.end(last);
     else this.#socket.end();
     // A peer that never reads must not keep the socket open.
     setTimeout(() => this.#socket.destroy(), 1000).unref();
