@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 // Entry point of the `armada` command; the implementation is compiled into dist/.
 import { main } from "../dist/cli/main.js";
 

@@ -27,6 +27,7 @@ import { RawGrpcClient } from "./grpc-raw.js";
 import { checkCounts, runLoad, type LoadSpec } from "./h2load.js";
 import { ensureTools, etcdVersion } from "./tools.js";
 import { runOpenLoopProcess } from "./open-loop.js";
+import { SERVER_NODE_FLAGS } from "../server/gc-tuning.js";
 import { armadaRequests, etcdRangeKeys, etcdRequests, grpcFrame, prefixEnd, type SystemRequests, type UnaryCall } from "./wire.js";
 
 // ---------------------------------------------------------------------------------------------------
@@ -162,7 +163,8 @@ async function startEtcd(binary: string, nodes: number): Promise<System> {
 const NOOP_BIN = fileURLToPath(new URL("./noop-server.js", import.meta.url));
 
 async function startNoop(): Promise<System> {
-  const child: ChildProcess = spawn(process.execPath, [NOOP_BIN], { stdio: ["ignore", "pipe", "inherit"] });
+  // The node's launch options too (server/gc-tuning.ts): the two differ only in their handlers.
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_FLAGS, NOOP_BIN], { stdio: ["ignore", "pipe", "inherit"] });
   const address = await new Promise<string>((resolve, reject) => {
     let output = "";
     child.stdout!.on("data", (chunk: Buffer) => {

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { join } from "node:path";
+import { SERVER_NODE_FLAGS } from "../server/gc-tuning.js";
 import { ARMADA_BIN, freePort } from "../test-support/process.js";
 
 export interface NodeLaunch {
@@ -66,7 +67,7 @@ export class NodeProcess {
       `--rest.address=http://127.0.0.1:${await freePort()}`,
       ...launch.args,
     ];
-    const child = spawn(process.execPath, args, { env: nodeEnv(launch.homeDir), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args], { env: nodeEnv(launch.homeDir), stdio: ["ignore", "pipe", "pipe"] });
     return new NodeProcess(child, launch.logFile, `--- pid ${child.pid}: ${args.slice(1).join(" ")}\n`);
   }
 

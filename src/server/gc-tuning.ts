@@ -13,8 +13,28 @@
  *
  * The flag is read by the collector at each scavenge, so setting it at startup (rather than on the
  * command line, which `node bin/armada.js` users would have to remember) takes effect.
+ *
+ * The young generation's size is the one setting that must be given to Node when it starts (V8 sizes
+ * the young generation once): {@link SERVER_NODE_FLAGS}. V8 grows the semi-spaces while survival is high
+ * (a node loading keys) and does not shrink them afterwards, so a node that took writes scavenged half as
+ * often as the no-op server and paused twice as long (0.9–1.1 ms, up to 2 ms, against 0.3–0.4 ms at 68,000
+ * reads/s). Capped at 8 MB, in three alternating pairs of two runs at that rate: read p99 0.87–1.35 ms
+ * (median 1.07) against 1.16–7.12 ms (median 1.36) uncapped, at the same CPU per call. Every launcher the
+ * project ships passes them: the `armada` command's shebang, `npm start`, the container image (NODE_OPTIONS),
+ * the test and bench harnesses (docs/performance.md, finding 45 and change 46).
  */
 import { setFlagsFromString } from "node:v8";
+
+/** Node options for a serving process, given where Node starts (see above). */
+export const SERVER_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
+
+/**
+ * Whether this process was started with a young-generation limit (on the command line or in
+ * NODE_OPTIONS); the CLI mentions it at startup when it was not.
+ */
+export function youngGenerationLimited(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ""): boolean {
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some((option) => /^--max-semi-space-size(=|$)/.test(option));
+}
 
 /** Idempotent: setting the flag again changes nothing. */
 export function tuneGarbageCollectorForServing(): void {

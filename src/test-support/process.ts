@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVER_NODE_FLAGS } from "../server/gc-tuning.js";
 
 /** The `armada` command of this checkout. */
 export const ARMADA_BIN = fileURLToPath(new URL("../../bin/armada.js", import.meta.url));
@@ -154,7 +155,7 @@ export function removeDir(dir: string): void {
 /** Runs `armada <args>` to completion and returns its exit code and output. */
 export function runArmada(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ARMADA_BIN, ...args], { env: options.env ?? isolatedEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ARMADA_BIN, ...args], { env: options.env ?? isolatedEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -245,7 +246,7 @@ export class LeaderProcess {
       `--rest.address=${restAddress}`,
       ...extraArgs,
     ];
-    const child = spawn(process.execPath, args, { env: isolatedEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args], { env: isolatedEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
     const leader = new LeaderProcess(child, apiAddress, dataDir, restAddress);
     leader.maintenanceAddress = maintenanceAddress;
     leader.replicationAddress = replicationAddress;
