@@ -370,24 +370,27 @@ test("200 concurrent requests on one connection each get their own body back via
 
 test("over a transport that keeps the buffers written to it (an in-memory pair), every answer arrives intact", async (t) => {
   // This in-memory Duplex reports a write done at once but hands the written buffer itself to the reader
-  // a turn later: the connection must not reuse its output buffer there (it does only on a net.Socket,
+  // 5 ms later: the connection must not reuse its output buffer there (it does only on a net.Socket,
   // after the kernel took the bytes).
   const ends: Duplex[] = [];
   const end = (other: number) =>
     new Duplex({
       write(chunk: Buffer, _encoding, callback) {
-        setImmediate(() => ends[other]!.push(chunk));
+        setTimeout(() => ends[other]!.push(chunk), 5);
         callback();
       },
       read() {},
     });
   ends.push(end(1), end(0));
   const [clientSide, serverSide] = ends as [Duplex, Duplex];
+  const expected = (path: string) => `answer to ${path}${Number(path.slice(3)) % 2 === 1 ? ` ${path}`.repeat(1000) : ""}`;
   new Http2ServerConnection(serverSide, {
     onStream(stream) {
       stream.onData = (chunk) => stream.consume(chunk.length);
-      // Each answer in a later turn of the event loop, so each leaves in a write of its own.
-      stream.onEnd = () => setImmediate(() => stream.answer(OK_HEAD, Buffer.from(`answer to ${String(stream.headers[":path"])}`), TRAILERS_OK));
+      // One answer a millisecond, each in a write of its own while earlier ones still wait to be read;
+      // every other answer is over 4 KiB (such output is handed over rather than copied).
+      const path = String(stream.headers[":path"]);
+      stream.onEnd = () => setTimeout(() => stream.answer(OK_HEAD, Buffer.from(expected(path)), TRAILERS_OK), Number(path.slice(3)));
     },
   });
   const session = http2.connect("http://in-memory", { createConnection: () => clientSide });
@@ -400,7 +403,7 @@ test("over a transport that keeps the buffers written to it (an in-memory pair),
       return readResponse(request).then((response) => response.body.toString());
     }),
   );
-  assert.deepEqual(answers, Array.from({ length: 50 }, (_, i) => `answer to /r/${i}`));
+  assert.deepEqual(answers, Array.from({ length: 50 }, (_, i) => expected(`/r/${i}`)));
 });
 
 /** Answers with `body` in 100 KiB write()s, waiting for onDrain whenever write() returns false. */

@@ -79,6 +79,10 @@ const DEFAULTS = {
 const MAX_UNREAD_OUTPUT_BYTES = 64 << 20;
 /** The output buffer's first size; it doubles when a turn's frames do not fit. */
 const OUTPUT_BYTES_INITIAL = 16 << 10;
+/** An output buffer grown past this is dropped after its write (idle connections keep 16 KiB, not megabytes). */
+const OUTPUT_BYTES_KEPT_MAX = 256 << 10;
+/** On a socket that may keep written buffers, output up to this size is copied rather than handed over. */
+const OUTPUT_COPY_BYTES_MAX = 4 << 10;
 /** A stream's queued response bytes over which write() asks its producer to wait for onDrain. */
 const STREAM_HIGH_WATER_BYTES = 256 << 10;
 /** Header block fragments (HEADERS + CONTINUATION) longer than this end the connection. */
@@ -727,10 +731,16 @@ export class Http2ServerConnection {
       this.#socket.write(this.#out.subarray(0, length));
       // Written at once (the usual case), the bytes are the kernel's and the buffer is free again. If not,
       // the socket keeps it until the write completes, and the next frames go to a new one.
-      if (this.#socket.writableLength > 0) this.#out = Buffer.allocUnsafe(this.#out.length);
-    } else {
+      if (this.#socket.writableLength > 0) this.#out = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);
+    } else if (length < OUTPUT_COPY_BYTES_MAX) {
+      // A copy from Node's buffer pool costs less than a fresh buffer of the output's size.
       this.#socket.write(Buffer.from(this.#out.subarray(0, length)));
+    } else {
+      this.#socket.write(this.#out.subarray(0, length));
+      this.#out = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);
     }
+    // A buffer grown for one large turn (a streamed answer) is not kept for the connection's life.
+    if (this.#out.length > OUTPUT_BYTES_KEPT_MAX) this.#out = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);
     if (this.#goingAway) this.#endIfIdle();
   }
 
