@@ -31,6 +31,7 @@ import { execFile } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { CLIENT_PREFACE, DEFAULT_WINDOW_BYTES, Flag, FRAME_HEADER_BYTES, FrameType, MAX_WINDOW_BYTES, writeFrameHeader } from "../http2/frames.js";
 import { quantile } from "./h2load.js";
 
 export interface OpenLoopOptions {
@@ -80,32 +81,10 @@ function sleepMs(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-const FRAME_DATA = 0x0;
-const FRAME_HEADERS = 0x1;
-const FRAME_RST_STREAM = 0x3;
-const FRAME_SETTINGS = 0x4;
-const FRAME_PING = 0x6;
-const FRAME_GOAWAY = 0x7;
-const FRAME_WINDOW_UPDATE = 0x8;
-const FLAG_END_STREAM = 0x1;
-const FLAG_ACK = 0x1;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const MAX_WINDOW = 2 ** 31 - 1;
-const DEFAULT_WINDOW = 65_535;
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-
-function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
-  const header = Buffer.alloc(9);
+function frameHeader(length: number, type: FrameType, flags: number, streamId: number): Buffer {
+  const header = Buffer.alloc(FRAME_HEADER_BYTES);
   writeFrameHeader(header, 0, length, type, flags, streamId);
   return header;
-}
-
-function writeFrameHeader(target: Buffer, at: number, length: number, type: number, flags: number, streamId: number): void {
-  target.writeUIntBE(length, at, 3);
-  target[at + 3] = type;
-  target[at + 4] = flags;
-  target.writeUInt32BE(streamId, at + 5);
 }
 
 /** An HPACK string literal without Huffman coding (all our strings are shorter than 127 bytes). */
@@ -230,7 +209,7 @@ class Connection {
   private readonly queued: number[] = [];
   /** Frames queued since the last flush that are not from the template (the first request, acks). */
   private control: Buffer[] = [];
-  private sendWindow = DEFAULT_WINDOW;
+  private sendWindow = DEFAULT_WINDOW_BYTES;
   /** Calls waiting for the server's connection window: send times and recorded places, in order. */
   private readonly waitingSentMs: number[] = [];
   private readonly waitingRecorded: number[] = [];
@@ -246,8 +225,8 @@ class Connection {
     private readonly onEnd: OnEnd,
   ) {
     const next = headerBlocks.next;
-    this.template = Buffer.concat([frameHeader(next.length, FRAME_HEADERS, FLAG_END_HEADERS, 0), next, frameHeader(body.length, FRAME_DATA, FLAG_END_STREAM, 0), body]);
-    this.dataHeaderAt = 9 + next.length;
+    this.template = Buffer.concat([frameHeader(next.length, FrameType.Headers, Flag.EndHeaders, 0), next, frameHeader(body.length, FrameType.Data, Flag.EndStream, 0), body]);
+    this.dataHeaderAt = FRAME_HEADER_BYTES + next.length;
   }
 
   /** Connects to `address`; resolves once connected. */
@@ -280,10 +259,10 @@ class Connection {
     settings.writeUInt16BE(0x2, 0); // ENABLE_PUSH
     settings.writeUInt32BE(0, 2);
     settings.writeUInt16BE(0x4, 6); // INITIAL_WINDOW_SIZE
-    settings.writeUInt32BE(MAX_WINDOW, 8);
+    settings.writeUInt32BE(MAX_WINDOW_BYTES, 8);
     const increment = Buffer.alloc(4);
-    increment.writeUInt32BE(MAX_WINDOW - DEFAULT_WINDOW);
-    socket.write(Buffer.concat([PREFACE, frameHeader(12, FRAME_SETTINGS, 0, 0), settings, frameHeader(4, FRAME_WINDOW_UPDATE, 0, 0), increment]));
+    increment.writeUInt32BE(MAX_WINDOW_BYTES - DEFAULT_WINDOW_BYTES);
+    socket.write(Buffer.concat([CLIENT_PREFACE, frameHeader(12, FrameType.Settings, 0, 0), settings, frameHeader(4, FrameType.WindowUpdate, 0, 0), increment]));
     socket.on("error", (error) => this.fail(error));
     socket.on("close", () => this.fail(new Error("the server closed the connection")));
   }
@@ -336,7 +315,7 @@ class Connection {
     if (id === 1) {
       // The first request fills the server's HPACK table (requestHeaderBlocks); later ones use the template.
       const first = this.headerBlocks.first;
-      this.control.push(frameHeader(first.length, FRAME_HEADERS, FLAG_END_HEADERS, id), first, frameHeader(this.body.length, FRAME_DATA, FLAG_END_STREAM, id), this.body);
+      this.control.push(frameHeader(first.length, FrameType.Headers, Flag.EndHeaders, id), first, frameHeader(this.body.length, FrameType.Data, Flag.EndStream, id), this.body);
     } else {
       this.queued.push(id);
     }
@@ -357,11 +336,11 @@ class Connection {
       end = this.carried + bytes;
     }
     let at = 0;
-    while (end - at >= 9) {
+    while (end - at >= FRAME_HEADER_BYTES) {
       const length = source.readUIntBE(at, 3);
-      if (end - at < 9 + length) break;
-      this.frame(source[at + 3]!, source[at + 4]!, source.readUInt32BE(at + 5) & 0x7fffffff, source, at + 9, length);
-      at += 9 + length;
+      if (end - at < FRAME_HEADER_BYTES + length) break;
+      this.frame(source[at + 3]!, source[at + 4]!, source.readUInt32BE(at + 5) & 0x7fffffff, source, at + FRAME_HEADER_BYTES, length);
+      at += FRAME_HEADER_BYTES + length;
     }
     const left = end - at;
     if (left > 0) {
@@ -375,13 +354,13 @@ class Connection {
   /** One frame whose payload is `source[at, at + length)`. */
   private frame(type: number, flags: number, streamId: number, source: Buffer, at: number, length: number): void {
     switch (type) {
-      case FRAME_SETTINGS:
-        if ((flags & FLAG_ACK) === 0) this.control.push(frameHeader(0, FRAME_SETTINGS, FLAG_ACK, 0));
+      case FrameType.Settings:
+        if ((flags & Flag.Ack) === 0) this.control.push(frameHeader(0, FrameType.Settings, Flag.Ack, 0));
         return;
-      case FRAME_PING:
-        if ((flags & FLAG_ACK) === 0) this.control.push(frameHeader(8, FRAME_PING, FLAG_ACK, 0), Buffer.from(source.subarray(at, at + length)));
+      case FrameType.Ping:
+        if ((flags & Flag.Ack) === 0) this.control.push(frameHeader(8, FrameType.Ping, Flag.Ack, 0), Buffer.from(source.subarray(at, at + length)));
         return;
-      case FRAME_WINDOW_UPDATE:
+      case FrameType.WindowUpdate:
         if (streamId === 0) {
           this.sendWindow += source.readUInt32BE(at) & 0x7fffffff;
           while (this.waitingSentMs.length > 0 && this.sendWindow >= this.body.length) {
@@ -389,23 +368,23 @@ class Connection {
           }
         }
         return;
-      case FRAME_GOAWAY:
+      case FrameType.GoAway:
         this.fail(new Error(`the server sent GOAWAY (error code ${source.readUInt32BE(at + 4)})`));
         return;
-      case FRAME_RST_STREAM:
+      case FrameType.RstStream:
         this.end(streamId, false);
         return;
-      case FRAME_DATA: {
+      case FrameType.Data: {
         const slot = this.calls.find(streamId);
-        const padding = flags & FLAG_PADDED ? source[at]! + 1 : 0;
+        const padding = flags & Flag.Padded ? source[at]! + 1 : 0;
         if (slot >= 0 && length - padding >= 5) this.calls.markMessage(slot);
-        if (flags & FLAG_END_STREAM) this.end(streamId, false);
+        if (flags & Flag.EndStream) this.end(streamId, false);
         return;
       }
-      case FRAME_HEADERS:
+      case FrameType.Headers:
         // The answer's headers, or (with END_STREAM) its trailers. A header block split into
         // CONTINUATION frames would carry END_STREAM here too, so the end is still seen.
-        if (flags & FLAG_END_STREAM) this.end(streamId, true);
+        if (flags & Flag.EndStream) this.end(streamId, true);
         return;
       default:
         return;
