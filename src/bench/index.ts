@@ -518,15 +518,10 @@ async function singleNode(options: Options, system: System, ceiling?: System): P
       // this machine give anyway. One 5 s run's p99 moves by 2× from run to run on this host, so each
       // system's row is its run with the median p99.
       if (selected(options, HALF_PEAK)) {
-        try {
-          halfPeakRuns = await alternatingRuns(options, system, ceiling, HALF_PEAK, (requests) => requests.rangeOne(READ_KEY, true), halfPeak);
-        } finally {
-          pause(ceiling, "SIGSTOP");
-          pause(system, "SIGCONT");
-        }
+        halfPeakRuns = await alternatingWithCeiling(options, system, ceiling, HALF_PEAK, r.rangeOne(READ_KEY, true), halfPeak);
         const p99s = (runs: readonly Row[]) => runs.map((run) => run.p99Ms.toFixed(2)).join(" / ");
-        log(`1n ${HALF_PEAK}: p99 of Armada's runs ${p99s(halfPeakRuns.first)} ms, of the no-op server's ${p99s(halfPeakRuns.second)} ms`);
-        for (const runs of [halfPeakRuns.first, halfPeakRuns.second]) {
+        log(`1n ${HALF_PEAK}: p99 of Armada's runs ${p99s(halfPeakRuns.armada)} ms, of the no-op server's ${p99s(halfPeakRuns.noop)} ms`);
+        for (const runs of [halfPeakRuns.armada, halfPeakRuns.noop]) {
           const median = medianBy(runs, (run) => run.p99Ms);
           const note = `${median.note ?? ""}; the run with the median p99 of ${options.pairs}, alternating with the other server's`;
           record({ ...median, problems: runs.flatMap((run) => run.problems), note });
@@ -594,8 +589,8 @@ const MILLION_ROW = "Range serializable 1 key at 1M";
 /** The 1M-key row's runs alternating with the no-op ceiling, and each pair's Armada/ceiling ratio. */
 let millionCeilingRuns: CeilingRuns | null = null;
 
-/** The half-peak row's runs, Armada's (first) and the no-op server's (second), alternating. */
-let halfPeakRuns: PairedRuns | null = null;
+/** The half-peak row's runs, Armada's and the no-op server's, alternating. */
+let halfPeakRuns: CeilingRuns | null = null;
 
 /**
  * The serializable Range at 1M keys in alternating pairs with the no-op ceiling, as at 10k keys. The two
@@ -694,12 +689,20 @@ interface CeilingRuns {
 
 /**
  * `workload` on Armada's 1-node leader and on the no-op server in alternating pairs (the same request to
- * both), each measured with the other stopped; leaves the no-op server stopped.
+ * both), each measured with the other stopped; leaves the no-op server stopped. `extra` as for
+ * measureRow (a fixed rate makes the runs open-loop).
  */
-async function alternatingWithCeiling(options: Options, armada: System, noop: System, workload: string, call: UnaryCall): Promise<CeilingRuns> {
+async function alternatingWithCeiling(
+  options: Options,
+  armada: System,
+  noop: System,
+  workload: string,
+  call: UnaryCall,
+  extra: { rpsTotal?: number; note?: string } = {},
+): Promise<CeilingRuns> {
   let runs: PairedRuns;
   try {
-    runs = await alternatingRuns(options, armada, noop, workload, () => call);
+    runs = await alternatingRuns(options, armada, noop, workload, () => call, extra);
   } finally {
     pause(noop, "SIGSTOP");
     pause(armada, "SIGCONT");
