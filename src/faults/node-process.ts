@@ -3,11 +3,10 @@
  * to a log file (a long run produces a lot of it, and it is only read after a violation), it gets one HOME for
  * all of its incarnations (removed with the cluster), and it only ever stops by SIGKILL to its own PID.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { join } from "node:path";
-import { SERVER_NODE_FLAGS } from "../server/gc-tuning.js";
-import { ARMADA_BIN, freePort } from "../test-support/process.js";
+import { freePort, spawnArmada } from "../test-support/process.js";
 
 export interface NodeLaunch {
   readonly dataDir: string;
@@ -56,7 +55,7 @@ export class NodeProcess {
   static async launch(launch: NodeLaunch): Promise<NodeProcess> {
     const apiAddress = `http://127.0.0.1:${launch.apiPort}`;
     const args = [
-      ARMADA_BIN, "leader",
+      "leader",
       `--raft.address=127.0.0.1:${launch.raftPort}`,
       `--raft.node-host-dir=${join(launch.dataDir, "raft")}`,
       `--raft.state-machine-dir=${join(launch.dataDir, "state-machine")}`,
@@ -67,8 +66,8 @@ export class NodeProcess {
       `--rest.address=http://127.0.0.1:${await freePort()}`,
       ...launch.args,
     ];
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args], { env: nodeEnv(launch.homeDir), stdio: ["ignore", "pipe", "pipe"] });
-    return new NodeProcess(child, launch.logFile, `--- pid ${child.pid}: ${args.slice(1).join(" ")}\n`);
+    const child = spawnArmada(args, nodeEnv(launch.homeDir));
+    return new NodeProcess(child, launch.logFile, `--- pid ${child.pid}: ${args.join(" ")}\n`);
   }
 
   /**

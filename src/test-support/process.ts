@@ -2,16 +2,22 @@
  * Test support: start real `armada` processes on loopback with temporary directories and free ports,
  * and stop them by PID.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type ChildProcessByStdio } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { SERVER_NODE_FLAGS } from "../server/gc-tuning.js";
 
 /** The `armada` command of this checkout. */
 export const ARMADA_BIN = fileURLToPath(new URL("../../bin/armada.js", import.meta.url));
+
+/** Starts `armada <args>` as the project's launchers do (with the serving Node options), output piped. */
+export function spawnArmada(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, [...SERVER_NODE_FLAGS, ARMADA_BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+}
 
 /** [lowest, highest) port freePort picks from: 10000 up to the start of the ephemeral range; null if there is no room. */
 const PICKABLE_PORTS = ((): [number, number] | null => {
@@ -155,7 +161,7 @@ export function removeDir(dir: string): void {
 /** Runs `armada <args>` to completion and returns its exit code and output. */
 export function runArmada(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ARMADA_BIN, ...args], { env: options.env ?? isolatedEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawnArmada(args, options.env ?? isolatedEnv());
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -231,7 +237,7 @@ export class LeaderProcess {
     const restAddress = `http://127.0.0.1:${await freePort()}`;
     const maintenanceAddress = `http://127.0.0.1:${await freePort()}`;
     const args = [
-      ARMADA_BIN, command,
+      command,
       `--raft.address=127.0.0.1:${options.raftPort ?? (await freePort())}`,
       // Short Raft timing keeps elections quick in tests (tick 30 ms, elections after 300–600 ms).
       "--raft.rtt=30ms",
@@ -246,7 +252,7 @@ export class LeaderProcess {
       `--rest.address=${restAddress}`,
       ...extraArgs,
     ];
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args], { env: isolatedEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawnArmada(args, isolatedEnv(options.env));
     const leader = new LeaderProcess(child, apiAddress, dataDir, restAddress);
     leader.maintenanceAddress = maintenanceAddress;
     leader.replicationAddress = replicationAddress;
