@@ -35,6 +35,7 @@ import {
   writeFrameHeader,
 } from "./frames.js";
 import { HeaderListTooLargeError, HpackDecoder, HpackError } from "./hpack.js";
+import { readIntoOwnBuffer } from "./socket-reads.js";
 
 export interface Http2ServerOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS: streams over it are refused (REFUSED_STREAM). */
@@ -292,6 +293,8 @@ export class Http2ServerConnection {
   #ended = false;
   #ageTimer: NodeJS.Timeout | undefined;
   readonly #onSocketData = (chunk: Buffer): void => {
+    // Reads into the connection's own buffer (socket-reads.ts) are not stopped by removing a listener.
+    if (this.#ended) return;
     // What the chunk's calls answer at once leaves in one write when the chunk is done, before the event
     // loop reads the next connection; answers that come later are gathered until the turn's end.
     this.#receiving = true;
@@ -325,7 +328,6 @@ export class Http2ServerConnection {
     }
     // Answers are written whole, once per turn: waiting for more (Nagle) would only add delay.
     (socket as Partial<{ setNoDelay(noDelay: boolean): void }>).setNoDelay?.(true);
-    socket.on("data", this.#onSocketData);
     socket.on("error", () => this.destroy());
     socket.on("close", () => this.destroy());
     socket.on("end", () => this.destroy());
@@ -334,6 +336,7 @@ export class Http2ServerConnection {
       this.#ageTimer = setTimeout(() => this.close(), ageMs * (0.9 + Math.random() * 0.2));
       this.#ageTimer.unref();
     }
+    if (!readIntoOwnBuffer(socket, this.#onSocketData)) socket.on("data", this.#onSocketData);
   }
 
   get destroyed(): boolean {
