@@ -36,6 +36,7 @@ import {
 } from "./frames.js";
 import { HeaderListTooLargeError, HpackDecoder, HpackError } from "./hpack.js";
 import { readIntoOwnBuffer } from "./socket-reads.js";
+import { SocketWriter } from "./socket-writes.js";
 
 export interface Http2ServerOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS: streams over it are refused (REFUSED_STREAM). */
@@ -285,6 +286,8 @@ export class Http2ServerConnection {
   #out = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);
   #outLength = 0;
   readonly #reuseOutput: boolean;
+  /** Writes to the socket, through its handle when it is a plain one (socket-writes.ts). */
+  readonly #writer: SocketWriter;
   #flushScheduled = false;
   /** Set while a chunk from the socket is processed: what it queues is written at its end. */
   #receiving = false;
@@ -311,6 +314,7 @@ export class Http2ServerConnection {
     // A TLS socket or another Duplex may hold on to a written buffer after write() returns; a plain
     // net.Socket hands it to the kernel, or says it did not (writableLength).
     this.#reuseOutput = socket instanceof net.Socket && !(socket instanceof tls.TLSSocket);
+    this.#writer = new SocketWriter(socket);
     this.#options = { ...DEFAULTS, ...stripUndefined(options) } as ResolvedOptions;
     this.#decoder = new HpackDecoder({ maxHeaderListBytes: this.#options.maxHeaderListBytes });
     const { maxConcurrentStreams, streamWindowBytes, connectionWindowBytes, maxHeaderListBytes } = this.#options;
@@ -731,10 +735,9 @@ export class Http2ServerConnection {
     const length = this.#outLength;
     this.#outLength = 0;
     if (this.#reuseOutput) {
-      this.#socket.write(this.#out.subarray(0, length));
       // Written at once (the usual case), the bytes are the kernel's and the buffer is free again. If not,
       // the socket keeps it until the write completes, and the next frames go to a new one.
-      if (this.#socket.writableLength > 0) this.#out = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);
+      if (!this.#writer.write(this.#out.subarray(0, length))) this.#out = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);
     } else if (length < OUTPUT_COPY_BYTES_MAX) {
       // A copy from Node's buffer pool costs less than a fresh buffer of the output's size.
       this.#socket.write(Buffer.from(this.#out.subarray(0, length)));
@@ -791,7 +794,7 @@ export class Http2ServerConnection {
 
   /** A peer that keeps sending PINGs or SETTINGS without reading the answers is cut off. */
   #checkUnreadOutput(): void {
-    if (this.#socket.writableLength > MAX_UNREAD_OUTPUT_BYTES) {
+    if (this.#writer.unsent > MAX_UNREAD_OUTPUT_BYTES) {
       throw new ConnectionError(ErrorCode.EnhanceYourCalm, "the peer does not read what it asks for");
     }
   }
