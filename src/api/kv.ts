@@ -7,7 +7,7 @@ import type { armada } from "../proto/index.js";
 import { pb, toNumber } from "../proto/index.js";
 import type { Engine, TableHandle } from "../engine/engine.js";
 import { AbortedError, TableNotFoundError } from "../engine/errors.js";
-import type { RangeQuery } from "../fsm/index.js";
+import { namesOneKey, type RangeQuery } from "../fsm/index.js";
 import type { CallContext, Handler } from "./bind.js";
 import { checkKeySize, checkValueSize, isReadOnlyTxn, requireTableAndKey, validateRangeRequest, validateTxn } from "./validate.js";
 import { invalidArgument } from "./status.js";
@@ -91,6 +91,9 @@ function rangeQuery(request: armada.v1.IRangeRequest): RangeQuery {
 function readLocally(table: TableHandle, request: armada.v1.RangeRequest): FramedResponse {
   // The header is read first: nothing may read LMDB between the lent read and its encoding.
   const responseHeader = header(table);
+  if (namesOneKey(request.rangeEnd)) {
+    return encodeRangeResponse(responseHeader, table.stateMachine.lookupLent(request.key, !!request.keysOnly, !!request.countOnly));
+  }
   return table.stateMachine.rangeLent(rangeQuery(request), (result) => encodeRangeResponse(responseHeader, result));
 }
 

@@ -11,6 +11,7 @@ export {
   type TableStateMachineOptions,
 } from "./table-state-machine.js";
 export type { RangeQuery, RangeResult } from "./range.js";
+export { namesOneKey } from "./keys.js";
 export type { RangeIterator } from "./range-iterator.js";
 export { varintSize, type TableKeyValue } from "./response-size.js";
 export type { SnapshotStream } from "./table-snapshot.js";

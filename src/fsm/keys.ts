@@ -15,13 +15,18 @@ const UNBOUNDED_END = 0x00;
 const PREFIX_ONLY = Buffer.of(USER_KEY_PREFIX);
 const ALL_USER_KEYS_END = Buffer.of(USER_KEY_PREFIX_END);
 
+/** Whether a request with this `range_end` names one key (absent or empty: see {@link selectKeys}). */
+export function namesOneKey(rangeEnd: Uint8Array | null | undefined): rangeEnd is null | undefined {
+  return rangeEnd === null || rangeEnd === undefined || rangeEnd.length === 0;
+}
+
 /**
  * Interprets `key` and `range_end`: absent or empty `range_end` → that one key ([FIX]: present-but-empty is
  * the same as absent); exactly `0x00` → every key ≥ `key` ([FIX]: truly unbounded); otherwise the half-open
  * interval `[key, range_end)`, empty when `range_end ≤ key`.
  */
 export function selectKeys(key: Uint8Array, rangeEnd: Uint8Array | null | undefined): KeySelection {
-  if (rangeEnd === null || rangeEnd === undefined || rangeEnd.length === 0) return { kind: "single", key };
+  if (namesOneKey(rangeEnd)) return { kind: "single", key };
   if (rangeEnd.length === 1 && rangeEnd[0] === UNBOUNDED_END) return { kind: "range", start: key, end: null };
   if (compareBytes(rangeEnd, key) <= 0) return { kind: "empty" };
   return { kind: "range", start: key, end: rangeEnd };

@@ -35,6 +35,15 @@ test("a lent single-key read gives the stored value, small or large, valid until
       assert.deepEqual(lent, copied, `${key} ${JSON.stringify(query)}`);
     }
     assert.equal(table.sm.rangeLent({ key: b("large") }, (result) => result.kvs[0]!.value!.length), large.length);
+    // lookupLent, the serializable read's single-key path, answers as range() does, flags included.
+    const tooLong = "k".repeat(5000);
+    for (const key of ["small", "large", "empty", "missing", tooLong]) {
+      for (const [keysOnly, countOnly] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        const lent = table.sm.lookupLent(b(key), keysOnly, countOnly);
+        const copied = { ...lent, kvs: lent.kvs.map((kv) => ({ ...kv, ...(kv.value ? { value: Buffer.from(kv.value) } : {}) })) };
+        assert.deepEqual(copied, table.sm.range({ key: b(key), keysOnly, countOnly }), `lookupLent ${key.slice(0, 10)} keysOnly=${keysOnly} countOnly=${countOnly}`);
+      }
+    }
     // What "lent" means: the next read may overwrite the bytes, so a caller copies what it keeps.
     const small = table.sm.rangeLent({ key: b("small") }, (result) => result.kvs[0]!.value!);
     assert.equal(small.length, "value".length);

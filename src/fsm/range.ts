@@ -53,11 +53,15 @@ export function readRange(reader: TableReader, query: RangeQuery, lent = false):
 
 /** Single-key lookup with a point get: `count` 1 or 0, never `more`; `limit` is irrelevant. */
 export function lookupSingle(reader: TableReader, query: RangeQuery, lent = false): RangeResult {
-  const value = lent ? reader.getLent(query.key) : reader.get(query.key);
+  return singleKeyResult(query.key, lent ? reader.getLent(query.key) : reader.get(query.key), !!query.keysOnly, !!query.countOnly);
+}
+
+/** The response to a single-key lookup of `key`, whose value is `value` (undefined: absent). */
+export function singleKeyResult(key: Uint8Array, value: Uint8Array | undefined, keysOnly: boolean, countOnly: boolean): RangeResult {
   if (value === undefined) return emptyResult();
   // As in the reference: count_only wins over keys_only for single keys (no kvs at all).
-  if (query.countOnly) return { kvs: [], count: 1, more: false };
-  return { kvs: [toKeyValue(query.key, query.keysOnly ? undefined : value)], count: 1, more: false };
+  if (countOnly) return { kvs: [], count: 1, more: false };
+  return { kvs: [toKeyValue(key, keysOnly ? undefined : value)], count: 1, more: false };
 }
 
 /**
