@@ -1,27 +1,10 @@
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import tls from "node:tls";
 import { once } from "node:events";
+import { loopbackSocketPair } from "../test-support/sockets.js";
 import { PassThrough } from "node:stream";
 import { readIntoOwnBuffer } from "./socket-reads.js";
-
-/** A connected pair of loopback TCP sockets: [the accepted end, the client end]. */
-async function socketPair(t: TestContext, options: net.ServerOpts = {}): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer(options);
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  const accepted = once(server, "connection") as Promise<[net.Socket]>;
-  const client = net.connect(port, "127.0.0.1");
-  const [socket] = await accepted;
-  server.close();
-  t.after(() => {
-    socket.destroy();
-    client.destroy();
-  });
-  return [socket, client];
-}
 
 /** Resolves once `predicate` holds, polling (a hang guard, not a timing assertion). */
 async function until(predicate: () => boolean): Promise<void> {
@@ -32,7 +15,7 @@ async function until(predicate: () => boolean): Promise<void> {
 }
 
 test("an accepted socket's reads arrive as chunks the callee may keep, without data events", async (t) => {
-  const [socket, client] = await socketPair(t);
+  const [socket, client] = await loopbackSocketPair(t);
   const chunks: Buffer[] = [];
   assert.equal(readIntoOwnBuffer(socket, (chunk) => chunks.push(chunk)), true);
   assert.equal(socket.listenerCount("data"), 0);
@@ -46,7 +29,7 @@ test("an accepted socket's reads arrive as chunks the callee may keep, without d
 });
 
 test("a write larger than the read buffer arrives whole and in order", async (t) => {
-  const [socket, client] = await socketPair(t);
+  const [socket, client] = await loopbackSocketPair(t);
   const chunks: Buffer[] = [];
   assert.equal(readIntoOwnBuffer(socket, (chunk) => chunks.push(chunk)), true);
   const sent = Buffer.alloc(1 << 20);
@@ -58,7 +41,7 @@ test("a write larger than the read buffer arrives whole and in order", async (t)
 });
 
 test("a socket accepted paused starts reading", async (t) => {
-  const [socket, client] = await socketPair(t, { pauseOnConnect: true });
+  const [socket, client] = await loopbackSocketPair(t, { pauseOnConnect: true });
   const chunks: Buffer[] = [];
   assert.equal(readIntoOwnBuffer(socket, (chunk) => chunks.push(chunk)), true);
   client.write("hello");
@@ -67,7 +50,7 @@ test("a socket accepted paused starts reading", async (t) => {
 });
 
 test("the end of the stream and the close are still reported", async (t) => {
-  const [socket, client] = await socketPair(t);
+  const [socket, client] = await loopbackSocketPair(t);
   assert.equal(readIntoOwnBuffer(socket, () => undefined), true);
   const ended = once(socket, "end");
   const closed = once(socket, "close");
@@ -78,14 +61,14 @@ test("the end of the stream and the close are still reported", async (t) => {
 });
 
 test("a socket that already holds read bytes, a TLS socket and other streams keep their data events", async (t) => {
-  const [socket, client] = await socketPair(t);
+  const [socket, client] = await loopbackSocketPair(t);
   socket.pause();
   client.write("waiting");
   await until(() => socket.readableLength > 0);
   assert.equal(readIntoOwnBuffer(socket, () => assert.fail("no chunk may be taken")), false);
   assert.equal(socket.read()!.toString(), "waiting");
 
-  const [plain] = await socketPair(t);
+  const [plain] = await loopbackSocketPair(t);
   const secure = new tls.TLSSocket(plain);
   t.after(() => secure.destroy());
   assert.equal(readIntoOwnBuffer(secure, () => assert.fail("no chunk may be taken")), false);
@@ -94,7 +77,7 @@ test("a socket that already holds read bytes, a TLS socket and other streams kee
 });
 
 test("a socket given a second reader keeps the first", async (t) => {
-  const [socket, client] = await socketPair(t);
+  const [socket, client] = await loopbackSocketPair(t);
   const first: Buffer[] = [];
   assert.equal(readIntoOwnBuffer(socket, (chunk) => first.push(chunk)), true);
   assert.equal(readIntoOwnBuffer(socket, () => assert.fail("the second reader took a chunk")), false);

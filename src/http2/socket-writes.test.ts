@@ -1,26 +1,9 @@
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { once } from "node:events";
+import { loopbackSocketPair } from "../test-support/sockets.js";
 import { PassThrough } from "node:stream";
 import { SocketWriter } from "./socket-writes.js";
-
-/** A connected pair of loopback TCP sockets: [the accepted end, the client end]. */
-async function socketPair(t: TestContext): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  const accepted = once(server, "connection") as Promise<[net.Socket]>;
-  const client = net.connect(port, "127.0.0.1");
-  const [socket] = await accepted;
-  server.close();
-  t.after(() => {
-    socket.destroy();
-    client.destroy();
-  });
-  return [socket, client];
-}
 
 /** Counts the writes that go through the socket's Writable stream. */
 function countStreamWrites(socket: net.Socket): () => number {
@@ -46,7 +29,7 @@ async function receive(socket: net.Socket, bytes: number): Promise<Buffer> {
 }
 
 test("after the first write, writes go to the handle, in order, and the buffer is free at once", async (t) => {
-  const [socket, client] = await socketPair(t);
+  const [socket, client] = await loopbackSocketPair(t);
   const streamWrites = countStreamWrites(socket);
   const writer = new SocketWriter(socket);
   const buffer = Buffer.alloc(3);
@@ -60,7 +43,7 @@ test("after the first write, writes go to the handle, in order, and the buffer i
 });
 
 test("bytes the kernel cannot take yet stay queued, intact, and later writes follow them", async (t) => {
-  const [socket, client] = await socketPair(t);
+  const [socket, client] = await loopbackSocketPair(t);
   const writer = new SocketWriter(socket);
   writer.write(Buffer.from("<"));
   client.pause();
@@ -79,7 +62,7 @@ test("bytes the kernel cannot take yet stay queued, intact, and later writes fol
 });
 
 test("a write queued when the peer resets the connection ends the socket without an uncaught error", async (t) => {
-  const [socket, client] = await socketPair(t);
+  const [socket, client] = await loopbackSocketPair(t);
   const writer = new SocketWriter(socket);
   writer.write(Buffer.from("first"));
   client.pause();
