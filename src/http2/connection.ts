@@ -17,9 +17,7 @@
  * processed (the answers of calls answered at once) when the chunk is done, the others once per turn of
  * the event loop (setImmediate). Either way the answers to calls that arrived together leave in one write.
  */
-import * as net from "node:net";
 import type { Duplex } from "node:stream";
-import * as tls from "node:tls";
 import {
   CLIENT_PREFACE,
   ConnectionError,
@@ -285,8 +283,11 @@ export class Http2ServerConnection {
    */
   #out = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);
   #outLength = 0;
-  readonly #reuseOutput: boolean;
-  /** Writes to the socket, through its handle when it is a plain one (socket-writes.ts). */
+  /**
+   * Writes to the socket, through its handle when it is a plain one (socket-writes.ts). A TLS socket or
+   * another Duplex may hold on to a written buffer after write() returns; a plain one hands it to the
+   * kernel, or says it did not.
+   */
   readonly #writer: SocketWriter;
   #flushScheduled = false;
   /** Set while a chunk from the socket is processed: what it queues is written at its end. */
@@ -311,9 +312,6 @@ export class Http2ServerConnection {
 
   constructor(socket: Duplex, options: Http2ServerOptions) {
     this.#socket = socket;
-    // A TLS socket or another Duplex may hold on to a written buffer after write() returns; a plain
-    // net.Socket hands it to the kernel, or says it did not (writableLength).
-    this.#reuseOutput = socket instanceof net.Socket && !(socket instanceof tls.TLSSocket);
     this.#writer = new SocketWriter(socket);
     this.#options = { ...DEFAULTS, ...stripUndefined(options) } as ResolvedOptions;
     this.#decoder = new HpackDecoder({ maxHeaderListBytes: this.#options.maxHeaderListBytes });
@@ -734,7 +732,7 @@ export class Http2ServerConnection {
     if (this.#outLength === 0 || this.#ended) return;
     const length = this.#outLength;
     this.#outLength = 0;
-    if (this.#reuseOutput) {
+    if (this.#writer.plain) {
       // Written at once (the usual case), the bytes are the kernel's and the buffer is free again. If not,
       // the socket keeps it until the write completes, and the next frames go to a new one.
       if (!this.#writer.write(this.#out.subarray(0, length))) this.#out = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);

@@ -15,9 +15,8 @@
  * handle's `useUserBuffer`. When a Node release lacks any of these, nothing is changed and the caller
  * listens for "data" as before: {@link readIntoOwnBuffer} says which.
  */
-import * as net from "node:net";
-import * as tls from "node:tls";
 import type { Duplex } from "node:stream";
+import { isPlainSocket } from "./socket-writes.js";
 
 /** Where the kernel's bytes land: one buffer serves every socket, since each read is copied out at once. */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
@@ -38,7 +37,7 @@ function ownSymbol(socket: object, description: string): symbol | undefined {
  * listens for "data" itself.
  */
 export function readIntoOwnBuffer(socket: Duplex, onChunk: (chunk: Buffer) => void): boolean {
-  if (!(socket instanceof net.Socket) || socket instanceof tls.TLSSocket) return false;
+  if (!isPlainSocket(socket)) return false;
   const handle = (socket as unknown as { _handle?: Partial<ReadableHandle> | null })._handle;
   if (handle == null || typeof handle.useUserBuffer !== "function") return false;
   const bufferField = ownSymbol(socket, "kBuffer");

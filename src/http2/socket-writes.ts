@@ -51,15 +51,26 @@ function handleOf(socket: Duplex): Partial<WritableHandle> | null {
   return (socket as unknown as { _handle?: Partial<WritableHandle> | null })._handle ?? null;
 }
 
+/**
+ * A plain TCP or Unix net.Socket: one that hands written bytes to the kernel (or queues them in libuv) and
+ * whose handle may be used directly. TLS sockets and other streams may keep a written buffer.
+ */
+export function isPlainSocket(socket: Duplex): socket is net.Socket {
+  return socket instanceof net.Socket && !(socket instanceof tls.TLSSocket);
+}
+
 /** Writes a socket's output; see the module comment. */
 export class SocketWriter {
   readonly #socket: Duplex;
-  /** Whether the socket may be written through its handle at all (a plain net.Socket). */
-  readonly #plain: boolean;
+  /**
+   * Whether the socket is a plain one ({@link isPlainSocket}): only then can a write report the buffer
+   * free again, and only then is the handle used.
+   */
+  readonly plain: boolean;
 
   constructor(socket: Duplex) {
     this.#socket = socket;
-    this.#plain = socket instanceof net.Socket && !(socket instanceof tls.TLSSocket);
+    this.plain = isPlainSocket(socket);
   }
 
   /**
@@ -68,11 +79,11 @@ export class SocketWriter {
    * not take them.
    */
   write(data: Buffer): boolean {
-    const handle = this.#plain ? handleOf(this.#socket) : null;
-    if (handle === null || WriteRequestClass === null || typeof handle.writeBuffer !== "function" || typeof handle.writeQueueSize !== "number" || this.#socket.writableLength > 0 || this.#socket.destroyed) {
+    const handle = this.plain ? handleOf(this.#socket) : null;
+    if (handle === null || WriteRequestClass === null || this.#socket.writableLength > 0 || this.#socket.destroyed) {
       if (handle !== null && WriteRequestClass === null) learnRequestClass(handle);
       this.#socket.write(data);
-      return this.#plain && this.#socket.writableLength === 0;
+      return this.plain && this.#socket.writableLength === 0;
     }
     const request = new WriteRequestClass();
     request.handle = handle as WritableHandle;
@@ -96,7 +107,7 @@ export class SocketWriter {
 
   /** Bytes written and not yet taken by the kernel. */
   get unsent(): number {
-    const queued = this.#plain ? handleOf(this.#socket)?.writeQueueSize : undefined;
+    const queued = this.plain ? handleOf(this.#socket)?.writeQueueSize : undefined;
     return this.#socket.writableLength + (typeof queued === "number" ? queued : 0);
   }
 }
@@ -104,7 +115,8 @@ export class SocketWriter {
 /** Learns Node's write-request class from the request net.Socket passes to the handle on its next write. */
 function learnRequestClass(handle: Partial<WritableHandle>): void {
   const original = handle.writeBuffer;
-  if (typeof original !== "function" || Object.prototype.hasOwnProperty.call(handle, "writeBuffer")) return;
+  // Both are used on every direct write: a handle without them (another release) keeps the stream.
+  if (typeof original !== "function" || typeof handle.writeQueueSize !== "number" || Object.prototype.hasOwnProperty.call(handle, "writeBuffer")) return;
   const spy = function (this: WritableHandle, request: WriteRequest, data: Buffer): number {
     delete (handle as { writeBuffer?: unknown }).writeBuffer;
     const candidate = (request as { constructor?: unknown }).constructor;
