@@ -11,7 +11,8 @@
  * --only=REGEX (workloads whose name matches), --no-1m (skip loading a million keys), --pairs=N
  * (alternating runs per paired row, default 3: Armada's 1-node serializable Range and its half-peak
  * row against the no-op ceiling, each 3-node workload against etcd; 0 = one run each, one system after
- * the other),
+ * the other), --shared-cores (the fixed-rate row's generator and server share every core, as before
+ * change 51, instead of one core for the generator and the others for the server),
  * --json=PATH (default dist/bench/results.json).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -27,6 +28,7 @@ import { RawGrpcClient } from "./grpc-raw.js";
 import { checkCounts, runLoad, type LoadSpec } from "./h2load.js";
 import { ensureTools, etcdVersion } from "./tools.js";
 import { runOpenLoopProcess } from "./open-loop.js";
+import { affinityOf, formatCpuList, splitCpus, withAffinity, type CpuSplit } from "./cpu-affinity.js";
 import { SERVER_NODE_FLAGS } from "../server/gc-tuning.js";
 import { armadaRequests, etcdRangeKeys, etcdRequests, grpcFrame, prefixEnd, type SystemRequests, type UnaryCall } from "./wire.js";
 
@@ -43,6 +45,8 @@ interface Options {
   json: string;
   /** Alternating Armada/etcd runs per 3-node workload (0: one run each, one system after the other). */
   pairs: number;
+  /** The open-loop row's generator and server on separate cores (cpu-affinity.ts); off: both float over all cores. */
+  separateCores: boolean;
 }
 
 /**
@@ -63,7 +67,7 @@ const WARMUP_S_DEFAULT = 5;
 const PAIRS_DEFAULT = 3;
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { durationS: 5, warmupS: WARMUP_S_DEFAULT, clients: 8, streams: 8, only: null, million: true, json: "dist/bench/results.json", pairs: PAIRS_DEFAULT };
+  const options: Options = { durationS: 5, warmupS: WARMUP_S_DEFAULT, clients: 8, streams: 8, only: null, million: true, json: "dist/bench/results.json", pairs: PAIRS_DEFAULT, separateCores: true };
   for (const arg of argv) {
     const [flag, value] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, ""];
     switch (flag) {
@@ -76,6 +80,7 @@ function parseOptions(argv: string[]): Options {
       case "--no-1m": options.million = false; break;
       case "--json": options.json = value; break;
       case "--pairs": options.pairs = Number(value); break;
+      case "--shared-cores": options.separateCores = false; break;
       default: throw new Error(`unknown flag ${arg} (see src/bench/index.ts)`);
     }
   }
@@ -352,12 +357,14 @@ async function measureOpenLoop(options: Options, system: System, workload: strin
   const address = system.addresses[0]!;
   await verify(address, call);
   const load1 = loadavg()[0]!;
+  const split = options.separateCores ? coreSplit() : null;
   const cpuBefore = cpuSeconds(system.pids());
   const wallStarted = performance.now();
-  const result = await runOpenLoopProcess({
+  const generate = () => runOpenLoopProcess({
     address, path: call.path, bodyBase64: grpcFrame(call.body).toString("base64"), rate,
     durationS: options.durationS + options.warmupS, warmupS: options.warmupS, connections: 4,
-  });
+  }, split?.generator);
+  const result = split ? await withAffinity(system.pids(), split.servers, generate) : await generate();
   const cpuUsPerReq = ((cpuSeconds(system.pids()) - cpuBefore) * 1e6) / (rate * ((performance.now() - wallStarted) / 1000));
   await verify(address, call);
   const problems: string[] = [];
@@ -366,8 +373,14 @@ async function measureOpenLoop(options: Options, system: System, workload: strin
   return {
     workload, nodes: system.nodes, system: system.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.succeeded,
     cpuUsPerReq, load1, problems,
-    note: `${note ? `${note}; ` : ""}open loop; p99.9 ${result.p999Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(2)} ms; generator late p99 ${result.sendLagP99Ms.toFixed(2)} ms`,
+    note: `${note ? `${note}; ` : ""}open loop${split ? `, generator on CPU ${formatCpuList(split.generator)}, server on CPU ${formatCpuList(split.servers)}` : ", generator and server sharing every CPU"}; p99.9 ${result.p999Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(2)} ms; generator late p99 ${result.sendLagP99Ms.toFixed(2)} ms`,
   };
+}
+
+/** This process's cores split between the generator and the servers, or null (one core, or no taskset). */
+function coreSplit(): CpuSplit | null {
+  const allowed = affinityOf(process.pid);
+  return allowed ? splitCpus(allowed) : null;
 }
 
 function record(row: Row): Row {
@@ -827,6 +840,7 @@ async function main(): Promise<void> {
   const environment = {
     node: process.version, etcd: etcdVersion(tools.etcd), cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavgAtEnd: loadavg(),
     durationS: options.durationS, warmupS: options.warmupS, clients: options.clients, streamsPerClient: options.streams, pairs: options.pairs, totalSeconds: seconds,
+    openLoopCores: options.separateCores ? coreSplit() ?? "shared (one core, or no taskset)" : "shared (--shared-cores)",
   };
   writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), environment, rows, pairedRuns, ceilingRuns, millionCeilingRuns, halfPeakRuns, millionSideBySide, loads, targets, table }, null, 2));
   console.log(`\nresults: ${options.json} (${seconds.toFixed(0)} s; load average at end ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
