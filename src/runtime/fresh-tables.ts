@@ -22,41 +22,53 @@
  *
  * Renewals run in a task of their own, so code that walks a collection synchronously never sees it
  * change under it; a walk that spans an await keeps walking the copy it started with.
+ *
+ * How a full collection is noticed: by the death of a sentinel object held only by a FinalizationRegistry.
+ * V8's scavenges keep such objects alive; only a full collection frees them, and the registry's callback
+ * then runs in a task of its own. Until 2026-12-03 a PerformanceObserver on "gc" entries did it, but Node
+ * builds an entry for every collection once anyone observes them (a Map and two deprecation wrappers per
+ * field), and those outlived two scavenges: 3,184 bytes promoted at every scavenge, whatever the load, so
+ * that a node serving only reads filled its old generation and stopped for a full collection (9–14 ms)
+ * every minute or so. With no "gc" observer in the process, nothing is promoted (docs/performance.md,
+ * change 53).
  */
 import type { Http2Session } from "node:http2";
-import { PerformanceObserver, constants, type PerformanceEntry } from "node:perf_hooks";
 
 type Renewal = () => void;
 
 const renewals = new Set<Renewal>();
-let observer: PerformanceObserver | undefined;
+
+/** Calls the renewals when its sentinel dies (in a full collection), and sets a new sentinel. */
+const fullCollections = new FinalizationRegistry<undefined>(onFullCollection);
+/** Whether a sentinel is alive (one at a time). */
+let sentinelSet = false;
+
+function setSentinel(): void {
+  if (sentinelSet || renewals.size === 0) return;
+  sentinelSet = true;
+  // Held by nothing but the registry: the next full collection frees it.
+  fullCollections.register({}, undefined);
+}
+
+function onFullCollection(): void {
+  sentinelSet = false;
+  for (const each of renewals) each();
+  setSentinel();
+}
 
 /** Runs `renew` shortly after every full collection (in a task of its own) until the returned function is called. */
 export function renewAfterFullGc(renew: Renewal): () => void {
   renewals.add(renew);
-  if (observer === undefined) {
-    observer = new PerformanceObserver((list) => {
-      if (!list.getEntries().some(isFullCollection)) return;
-      for (const each of renewals) each();
-    });
-    observer.observe({ entryTypes: ["gc"] });
-  }
+  setSentinel();
+  // A sentinel left set when the last renewal goes dies at the next full collection and calls nobody.
   return () => {
     renewals.delete(renew);
-    if (renewals.size === 0 && observer !== undefined) {
-      observer.disconnect();
-      observer = undefined;
-    }
   };
 }
 
 /** How many renewals are registered (for tests). */
 export function registeredRenewals(): number {
   return renewals.size;
-}
-
-function isFullCollection(entry: PerformanceEntry): boolean {
-  return ((entry as { readonly detail?: unknown }).detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
 }
 
 /** Sessions already watched (a property would change the session's shape; a WeakSet does not). */
