@@ -25,11 +25,10 @@
  *
  * How a full collection is noticed: by the death of a sentinel object held only by a FinalizationRegistry.
  * V8's scavenges keep such objects alive; only a full collection frees them, and the registry's callback
- * then runs in a task of its own. Until 2026-12-03 a PerformanceObserver on "gc" entries did it, but Node
- * builds an entry for every collection once anyone observes them (a Map and two deprecation wrappers per
- * field), and those outlived two scavenges: 3,184 bytes promoted at every scavenge, whatever the load, so
- * that a node serving only reads filled its old generation and stopped for a full collection (9–14 ms)
- * every minute or so. With no "gc" observer in the process, nothing is promoted (docs/performance.md,
+ * then runs in a task of its own. Until 2026-12-03 a PerformanceObserver on "gc" entries did it (Node then
+ * builds an entry object at every collection); with it, or prom-client's GC histogram, in the process, a
+ * node serving only reads promoted 3,184 bytes at every scavenge whatever the load, garbage that only a
+ * full collection frees. With no "gc" observer in the process nothing is promoted (docs/performance.md,
  * change 53).
  */
 import type { Http2Session } from "node:http2";
