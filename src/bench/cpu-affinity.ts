@@ -7,8 +7,8 @@
  * costs lands in the latency measured, and it is a cost of the bench, not of the server: a real client
  * runs elsewhere. Measured at 60,000 serializable reads/s on Armada after loading 10,000 keys: read p99
  * 1.12–2.10 ms and the node at 86–93% of a core unpinned, 0.72–1.34 ms and 74–87% with the generator on
- * one core and the node on the other (docs/performance.md, change 51). The no-op server, held to its core
- * the same way, is measured on the same schedule, and so is etcd.
+ * one core and the node on the other (docs/performance.md, change 51). The no-op server is held to its
+ * core the same way; etcd, which works on every core, keeps them (index.ts, `singleThreaded`).
  *
  * Affinity is set with `taskset` (util-linux, part of every Debian system): Node has no call for it.
  */
