@@ -4,9 +4,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { affinityOf, formatCpuList, parseCpuList, splitCpus, withAffinity } from "./cpu-affinity.js";
 
-/** Every thread's allowed CPUs, from /proc (what the kernel enforces, not what taskset says). */
-function threadAffinities(pid: number): string[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8"))![1]!);
+/** Each thread's allowed CPUs by thread id, from /proc (what the kernel enforces, not what taskset says). */
+function threadAffinities(pid: number): Map<number, string> {
+  return new Map(readdirSync(`/proc/${pid}/task`).map((tid) => [Number(tid), /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8"))![1]!]));
 }
 
 /** A Node child (several threads: V8's helpers and libuv's) that idles until killed. */
@@ -33,18 +33,20 @@ test("the generator gets the last allowed core and the servers the others; one c
   assert.equal(splitCpus([]), null);
 });
 
-test("withAffinity holds every thread of a process to the given cores during the work and gives the old affinity back", async () => {
+test("withAffinity holds a process's main thread, and only it, to the given cores during the work and gives the old affinity back", async () => {
   const child = await idleNodeChild();
   try {
     const pid = child.pid!;
     const before = affinityOf(pid);
     assert.ok(before && before.length >= 1, "taskset reads the child's affinity");
     const target = [before[0]!];
-    assert.ok(threadAffinities(pid).length > 1, "a Node process has helper threads");
+    const threads = threadAffinities(pid);
+    assert.ok(threads.size > 1, "a Node process has helper threads");
     const seen = await withAffinity([pid], target, async () => threadAffinities(pid));
-    assert.deepEqual(new Set(seen), new Set([formatCpuList(target)]), "every thread is held during the work");
+    assert.equal(seen.get(pid), formatCpuList(target), "the main thread is held during the work");
+    for (const [tid, list] of seen) if (tid !== pid) assert.deepEqual(parseCpuList(list), before, `helper thread ${tid} is left where it was`);
     assert.deepEqual(affinityOf(pid), before);
-    for (const list of threadAffinities(pid)) assert.deepEqual(parseCpuList(list), before, "every thread is given its affinity back");
+    for (const list of threadAffinities(pid).values()) assert.deepEqual(parseCpuList(list), before, "every thread has its affinity back");
   } finally {
     child.kill("SIGKILL");
   }

@@ -3,7 +3,12 @@
  *
  * Why: on a two-core machine the generator (60–70% of a core at 60,000 calls/s) and the server share both
  * cores, and the kernel moves them around: a server woken by the generator's write is often placed on the
- * generator's core and waits there, and a server that changes core starts with cold caches. What that
+ * generator's core and waits there, and a server that changes core starts with cold caches.
+ *
+ * What is held: the generator, threads and all, to the last core; the server's main thread (the event
+ * loop, where every call is served) to the others. The server's helper threads (V8's, libuv's) go where
+ * the kernel puts them, as in a deployment: held to the main thread's core too, the no-op server had
+ * stalls of 60–150 ms in four of nine runs (docs/performance.md, change 51). What that
  * costs lands in the latency measured, and it is a cost of the bench, not of the server: a real client
  * runs elsewhere. Measured at 60,000 serializable reads/s on Armada after loading 10,000 keys: read p99
  * 1.12–2.10 ms and the node at 86–93% of a core unpinned, 0.72–1.34 ms and 74–87% with the generator on
@@ -56,14 +61,15 @@ export function affinityOf(pid: number): number[] | null {
   }
 }
 
-/** Sets the affinity of every thread of process `pid`; throws when taskset refuses. */
+/** Sets the affinity of the main thread of process `pid` (not its other threads); throws when taskset refuses. */
 export function setAffinity(pid: number, cpus: readonly number[]): void {
-  execFileSync("taskset", ["-a", "-c", "-p", formatCpuList(cpus), String(pid)], { stdio: "ignore" });
+  execFileSync("taskset", ["-c", "-p", formatCpuList(cpus), String(pid)], { stdio: "ignore" });
 }
 
 /**
- * Runs `work` with the processes `pids` held to `cpus`, and gives each its previous affinity back
- * afterwards (the rows after this one use every core again). A process that is gone is left out.
+ * Runs `work` with the main threads of the processes `pids` held to `cpus`, and gives each its previous
+ * affinity back afterwards (the rows after this one use every core again). A process that is gone is
+ * left out.
  */
 export async function withAffinity<T>(pids: readonly number[], cpus: readonly number[], work: () => Promise<T>): Promise<T> {
   const previous = new Map<number, number[]>();
