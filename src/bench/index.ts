@@ -123,7 +123,7 @@ interface System {
   readonly pids: () => number[];
   /**
    * Whether a node does its work on one thread (Armada, the no-op server): at its peak it used one core,
-   * so the fixed-rate row may hold it to the cores the generator leaves (cpu-affinity.ts). etcd spreads
+   * so the fixed-rate row may hold its main thread to the cores the generator leaves (cpu-affinity.ts). etcd spreads
    * its work over every core (about 1.7 of two at its peak, 2026-12-03), and held to one it could not keep
    * the schedule of half that peak (it answered 278 of 2,794 reads/s): it keeps every core, beside the
    * generator, as when its peak was measured.
