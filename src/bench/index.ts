@@ -799,18 +799,53 @@ function announce(system: System): void {
   log(`${system.name} ${system.nodes}-node up at ${system.addresses.join(", ")} (pids ${system.pids().join(", ")})`);
 }
 
+/** The systems up now, for the signal handler (stopSystemsOnSignal). */
+const running = new Set<System>();
+
 async function withSystem(start: () => Promise<System>, body: (system: System) => Promise<void>): Promise<void> {
   const system = await start();
+  running.add(system);
   announce(system);
   try {
     await body(system);
   } finally {
+    running.delete(system);
     await system.stop();
   }
 }
 
+/**
+ * On SIGINT or SIGTERM, stops the servers the bench started (continuing any it had paused) and removes
+ * their data before exiting: a bench stopped with `kill` used to leave etcd and Armada nodes running (only
+ * Ctrl-C, which reaches the whole process group, stopped them). Load generators end on their own within
+ * their run's duration. A second signal, or 15 s without the servers gone, kills them.
+ */
+function stopSystemsOnSignal(): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const code = signal === "SIGINT" ? 130 : 143;
+    const systems = [...running];
+    const kill = () => {
+      for (const system of systems) for (const pid of system.pids()) try { if (pid > 0) process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+      process.exit(code);
+    };
+    if (stopping) return kill();
+    stopping = true;
+    log(`${signal}: stopping ${systems.map((system) => `${system.name} ${system.nodes}n`).join(", ") || "nothing"}`);
+    setTimeout(kill, 15_000).unref();
+    for (const system of systems) pause(system, "SIGCONT");
+    void Promise.allSettled(systems.map((system) => system.stop())).then(() => {
+      if (workDir) removeDir(workDir);
+      process.exit(code);
+    });
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  stopSystemsOnSignal();
   const tools = ensureTools(log);
   h2loadPath = tools.h2load;
   workDir = tempDir("armada-bench-h2load-");
