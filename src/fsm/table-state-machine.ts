@@ -130,7 +130,7 @@ export class TableStateMachine {
   /** Serializable read of committed state. */
   range(query: RangeQuery): RangeResult {
     this.#checkOpen();
-    return readRange(new TableReader(this.#store.slot(this.#system.slot)), query);
+    return readRange(this.#latestReader(), query);
   }
 
   /**
@@ -140,7 +140,7 @@ export class TableStateMachine {
    */
   rangeLent<T>(query: RangeQuery, use: (result: RangeResult) => T): T {
     this.#checkOpen();
-    return use(readRange(new TableReader(this.#store.slot(this.#system.slot)), query, true));
+    return use(readRange(this.#latestReader(), query, true));
   }
 
   /**
@@ -151,7 +151,12 @@ export class TableStateMachine {
    */
   lookupLent(key: Uint8Array, keysOnly: boolean, countOnly: boolean): RangeResult {
     this.#checkOpen();
-    return singleKeyResult(key, new TableReader(this.#store.slot(this.#system.slot)).getLent(key), keysOnly, countOnly);
+    return singleKeyResult(key, this.#latestReader().getLent(key), keysOnly, countOnly);
+  }
+
+  /** A reader of the latest state: the data slot the system record names now. */
+  #latestReader(): TableReader {
+    return new TableReader(this.#store.slot(this.#system.slot));
   }
 
   /** A lazy stream of responses over the state at the time of the call; close() releases it early. */
