@@ -305,7 +305,7 @@ class Connection {
     for (const frame of this.control) bytes += frame.length;
     if (this.out.length < bytes) this.replaceOut(bytes);
     const out = this.out;
-    const plain = this.control.length === 0;
+    const templatesOnly = this.control.length === 0;
     let at = 0;
     for (const frame of this.control) at += frame.copy(out, at);
     for (let i = 0; i < calls; i++) {
@@ -316,8 +316,8 @@ class Connection {
       at += this.template.length;
     }
     this.queued.length = 0;
-    if (!plain) this.control = [];
-    const view = plain ? (this.views[calls] ??= out.subarray(0, bytes)) : out.subarray(0, bytes);
+    if (!templatesOnly) this.control = [];
+    const view = templatesOnly ? (this.views[calls] ??= out.subarray(0, bytes)) : out.subarray(0, bytes);
     // Not taken whole: libuv (or the stream) still holds the buffer, so the next flush needs another.
     if (!this.writer.write(view)) this.replaceOut(this.out.length);
   }

@@ -18,7 +18,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 export const METRICS_PREFIX = "armada_";
 
 /** prom-client's default metrics left out (see above), by the name of their module. */
-export const LEFT_OUT_DEFAULT_METRICS: readonly string[] = ["gc"];
+const LEFT_OUT_DEFAULT_METRICS: readonly string[] = ["gc"];
 
 type DefaultMetric = (registry: Registry, config: { prefix: string; eventLoopMonitoringPrecision: number }) => void;
 
