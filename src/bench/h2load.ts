@@ -34,7 +34,7 @@ export interface LoadResult {
   readonly p99Ms: number;
   /** Per process, in spec order (for mixes: the share of each part). */
   readonly parts: { requests: number; rps: number }[];
-  /** HTTP statuses other than 200 in the per-request logs, with their counts ("-1": no response). */
+  /** HTTP statuses other than 200 in the per-request logs, with their counts ("0": no answer before the run ended). */
   readonly otherStatuses: Record<string, number>;
 }
 
@@ -72,26 +72,64 @@ export function parseSummary(output: string): ParsedSummary {
   };
 }
 
-/** Durations (µs) of the requests in an h2load log file (start µs, status, duration µs per line); counts statuses other than 200. */
+/**
+ * Appends the durations (µs) of the requests in an h2load log to `into`: one line per request, three
+ * tab-separated integers (start µs, HTTP status, duration µs). Statuses other than 200 are counted in
+ * `otherStatuses` (0: no answer before the run ended). Other lines are skipped.
+ *
+ * Parsed from the bytes, without a string per line or per field: a closed-loop run logs over half a
+ * million lines, and until 2026-12-03 their strings were still being collected in the bench process
+ * during the next row's runs. Those collections took CPU from the half-peak row's generator and server
+ * (docs/performance.md, change 54).
+ */
+export function parseDurationLog(bytes: Uint8Array, into: number[], otherStatuses: Map<string, number>): void {
+  const TAB = 9, NEWLINE = 10, MINUS = 45, ZERO = 48, NINE = 57;
+  let fields = 0; // fields ended on this line so far
+  let value = 0;
+  let digits = 0;
+  let negative = false;
+  let wellFormed = true;
+  let status = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    const byte = i < bytes.length ? bytes[i]! : NEWLINE;
+    if (byte >= ZERO && byte <= NINE) {
+      value = value * 10 + (byte - ZERO);
+      digits++;
+    } else if (byte === MINUS && digits === 0 && !negative) {
+      negative = true;
+    } else if (byte === TAB || byte === NEWLINE) {
+      if (digits === 0) wellFormed = false;
+      if (fields === 1) status = negative ? -value : value;
+      fields++;
+      if (byte === NEWLINE) {
+        if (wellFormed && fields === 3) {
+          into.push(negative ? -value : value);
+          if (status !== 200) {
+            const name = String(status);
+            otherStatuses.set(name, (otherStatuses.get(name) ?? 0) + 1);
+          }
+        }
+        fields = 0;
+        wellFormed = true;
+      }
+      value = 0;
+      digits = 0;
+      negative = false;
+    } else {
+      wellFormed = false;
+    }
+  }
+}
+
+/** Durations (µs) of the requests in the h2load log `file` (see parseDurationLog); a missing file adds none. */
 function readDurations(file: string, into: number[], otherStatuses: Map<string, number>): void {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    bytes = readFileSync(file);
   } catch {
     return;
   }
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    const lastTab = text.lastIndexOf("\t", end);
-    if (lastTab > start) {
-      into.push(Number(text.slice(lastTab + 1, end)));
-      const status = text.slice(text.indexOf("\t", start) + 1, lastTab);
-      if (status !== "200") otherStatuses.set(status, (otherStatuses.get(status) ?? 0) + 1);
-    }
-    start = end + 1;
-  }
+  parseDurationLog(bytes, into, otherStatuses);
 }
 
 function runOne(h2load: string, spec: LoadSpec, index: number, workDir: string, durationS: number, warmupS: number): Promise<{ summary: ParsedSummary; logFile: string }> {

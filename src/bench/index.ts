@@ -28,6 +28,7 @@ import { RawGrpcClient } from "./grpc-raw.js";
 import { checkCounts, runLoad, type LoadSpec } from "./h2load.js";
 import { ensureTools, etcdVersion } from "./tools.js";
 import { runOpenLoopProcess } from "./open-loop.js";
+import { collectOwnGarbage } from "./own-gc.js";
 import { affinityOf, formatCpuList, splitCpus, withAffinity, type CpuSplit } from "./cpu-affinity.js";
 import { SERVER_NODE_FLAGS } from "../server/gc-tuning.js";
 import { armadaRequests, etcdRangeKeys, etcdRequests, grpcFrame, prefixEnd, type SystemRequests, type UnaryCall } from "./wire.js";
@@ -306,6 +307,8 @@ interface Row {
   readonly cpuUsPerReq?: number;
   /** 1-minute load average when the run started (other work on the machine shows here). */
   readonly load1?: number;
+  /** CPU time the bench process itself used during the run, ms (open-loop runs: it should be idle). */
+  readonly benchCpuMs?: number;
   readonly problems: string[];
 }
 
@@ -343,6 +346,7 @@ async function measureRow(options: Options, system: System, workload: string, ca
   const clients = system.addresses.length === 1 ? options.clients : perTarget;
   const specs: LoadSpec[] = system.addresses.map((address) => ({ address, call, clients, streamsPerClient: options.streams }));
   const load1 = loadavg()[0]!;
+  collectOwnGarbage();
   const cpuBefore = cpuSeconds(system.pids());
   const wallStarted = performance.now();
   const result = await runLoad(h2loadPath, specs, workDir, options.durationS, options.warmupS);
@@ -366,6 +370,9 @@ async function measureOpenLoop(options: Options, system: System, workload: strin
   await verify(address, call);
   const load1 = loadavg()[0]!;
   const split = options.separateCores ? coreSplit() : null;
+  // Nothing of this process's own left to collect during the run (own-gc.ts, docs/performance.md change 54).
+  collectOwnGarbage();
+  const benchCpuBefore = process.cpuUsage();
   const cpuBefore = cpuSeconds(system.pids());
   const wallStarted = performance.now();
   const generate = () => runOpenLoopProcess({
@@ -375,15 +382,28 @@ async function measureOpenLoop(options: Options, system: System, workload: strin
   const holdServer = split !== null && system.singleThreaded;
   const result = holdServer ? await withAffinity(system.pids(), split.servers, generate) : await generate();
   const cpuUsPerReq = ((cpuSeconds(system.pids()) - cpuBefore) * 1e6) / (rate * ((performance.now() - wallStarted) / 1000));
+  const benchCpu = process.cpuUsage(benchCpuBefore);
+  const benchCpuMs = (benchCpu.user + benchCpu.system) / 1000;
   await verify(address, call);
   const problems: string[] = [];
   if (result.failed > 0 || result.unanswered > 0) problems.push(`${result.failed} failed and ${result.unanswered} unanswered of ${result.scheduled}`);
   if (result.rps < rate * 0.98) problems.push(`answered ${result.rps.toFixed(0)} of ${rate.toFixed(0)} req/s scheduled`);
   return {
     workload, nodes: system.nodes, system: system.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.succeeded,
-    cpuUsPerReq, load1, problems,
-    note: `${note ? `${note}; ` : ""}open loop${split ? `, generator on CPU ${formatCpuList(split.generator)}, server on ${holdServer ? `CPU ${formatCpuList(split.servers)}` : "every CPU"}` : ", generator and server sharing every CPU"}; p99.9 ${result.p999Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(2)} ms; generator late p99 ${result.sendLagP99Ms.toFixed(2)} ms`,
+    cpuUsPerReq, load1, benchCpuMs, problems,
+    note: `${note ? `${note}; ` : ""}open loop${split ? `, generator on CPU ${formatCpuList(split.generator)}, server on ${holdServer ? `CPU ${formatCpuList(split.servers)}` : "every CPU"}` : ", generator and server sharing every CPU"}; p99.9 ${result.p999Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(2)} ms; generator late p99 ${result.sendLagP99Ms.toFixed(2)} ms; bench process ${benchCpuMs.toFixed(0)} ms of CPU`,
   };
+}
+
+/**
+ * Whether V8's memory reducer is off in this process. It runs full collections about 8 s after the last
+ * one, when little is allocated, and in the bench that is the middle of a run (the bench only waits for
+ * h2load or the generator then). Measured in one run of the 1-node rows: collections of 5–22 ms of the
+ * bench process in six runs, Armada's first half-peak run among them (docs/performance.md, change 54).
+ * The flag works only on the command line (set at run time, it changed nothing).
+ */
+function quietHeap(): boolean {
+  return process.execArgv.includes("--no-memory-reducer");
 }
 
 /** This process's cores split between the generator and the servers, or null (one core, or no taskset). */
@@ -424,6 +444,7 @@ async function measureMix(options: Options, system: System, readRps: number): Pr
   const mixReadRps = calibration.parts.slice(0, -1).reduce((total, part) => total + part.rps, 0);
   const specs = mixSpecs((mixReadRps * 5) / 95);
   const load1 = loadavg()[0]!;
+  collectOwnGarbage();
   const cpuBefore = cpuSeconds(system.pids());
   const wallStarted = performance.now();
   const result = await runLoad(h2loadPath, specs, workDir, options.durationS, options.warmupS);
@@ -845,6 +866,7 @@ function stopSystemsOnSignal(): void {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (!quietHeap()) log("warning: started without --no-memory-reducer (npm run bench passes it): this process's own collections may land in the latency runs");
   stopSystemsOnSignal();
   const tools = ensureTools(log);
   h2loadPath = tools.h2load;
@@ -884,6 +906,7 @@ async function main(): Promise<void> {
   const environment = {
     node: process.version, etcd: etcdVersion(tools.etcd), cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavgAtEnd: loadavg(),
     durationS: options.durationS, warmupS: options.warmupS, clients: options.clients, streamsPerClient: options.streams, pairs: options.pairs, totalSeconds: seconds,
+    benchWithoutMemoryReducer: quietHeap(),
     openLoopCores: options.separateCores ? coreSplit() ?? "shared (one core, or no taskset)" : "shared (--shared-cores)",
   };
   writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), environment, rows, pairedRuns, ceilingRuns, millionCeilingRuns, halfPeakRuns, millionSideBySide, loads, targets, table }, null, 2));

@@ -1,0 +1,28 @@
+/**
+ * A full garbage collection of the bench process itself, run before each latency run.
+ *
+ * Why: the bench process builds its tables from h2load's request logs and starts servers, and V8
+ * collects that garbage when it likes, including in the middle of the next run. A full collection of a
+ * heap of tens of megabytes takes 10–40 ms of CPU, and during an open-loop run there is no spare core
+ * for it: it lands on the generator's core or the server's, and shows up as latency that neither the
+ * generator nor the server caused (docs/performance.md, change 54). Collecting before the run leaves
+ * the process nothing to collect while the run goes on.
+ *
+ * Node gives `gc()` only to processes started with --expose-gc; setting the flag at run time and taking
+ * the function from a new context gives it to this one, whatever the command line was.
+ */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+let collect: (() => void) | null = null;
+
+/** Collects every generation of this process's heap, now. */
+export function collectOwnGarbage(): void {
+  if (collect === null) {
+    setFlagsFromString("--expose-gc");
+    collect = runInNewContext("gc") as () => void;
+  }
+  // Twice: objects with finalizers or weak references survive the first and go in the second.
+  collect();
+  collect();
+}
