@@ -67,6 +67,27 @@ const WARMUP_S_DEFAULT = 5;
  */
 const PAIRS_DEFAULT = 3;
 
+/** A mistake on the command line: reported in one line, without a stack. */
+class UsageError extends Error {}
+
+const USAGE = `usage: npm run bench -- [flags]   (or: node --no-memory-reducer dist/bench/index.js [flags])
+
+Armada side by side with etcd and a no-op server on Armada's gRPC stack, on loopback; installs etcd-server
+and nghttp2-client with apt-get when missing. About 12 minutes with the defaults.
+
+  --duration=S     measured seconds per run (default 5)
+  --warmup=S       unmeasured seconds before each run (default ${WARMUP_S_DEFAULT})
+  --long           15 s runs after 10 s of warm-up
+  --clients=N      h2load connections (default 8)
+  --streams=N      h2load streams per connection (default 8)
+  --only=REGEX     only the workloads whose name matches (case-insensitive)
+  --no-1m          skip the million-key rows (and their load)
+  --pairs=N        alternating runs per paired row (default ${PAIRS_DEFAULT}; 0: one run of each system)
+  --shared-cores   the half-peak row's generator and server share every core
+  --json=PATH      where the results go (default dist/bench/results.json)
+  --help           this text
+`;
+
 function parseOptions(argv: string[]): Options {
   const options: Options = { durationS: 5, warmupS: WARMUP_S_DEFAULT, clients: 8, streams: 8, only: null, million: true, json: "dist/bench/results.json", pairs: PAIRS_DEFAULT, separateCores: true };
   for (const arg of argv) {
@@ -82,10 +103,11 @@ function parseOptions(argv: string[]): Options {
       case "--json": options.json = value; break;
       case "--pairs": options.pairs = Number(value); break;
       case "--shared-cores": options.separateCores = false; break;
-      default: throw new Error(`unknown flag ${arg} (see src/bench/index.ts)`);
+      case "--help": case "-h": process.stdout.write(USAGE); process.exit(0);
+      default: throw new UsageError(`unknown flag ${arg} (--help lists them)`);
     }
   }
-  if (!(options.durationS > 0) || !(options.warmupS >= 0) || !(options.clients > 0) || !(options.streams > 0) || !(Number.isInteger(options.pairs) && options.pairs >= 0)) throw new Error("bad numeric flag");
+  if (!(options.durationS > 0) || !(options.warmupS >= 0) || !(options.clients > 0) || !(options.streams > 0) || !(Number.isInteger(options.pairs) && options.pairs >= 0)) throw new UsageError("--duration, --clients and --streams need a number above 0, --warmup one of 0 or more, --pairs a whole number of 0 or more");
   return options;
 }
 
@@ -615,9 +637,18 @@ let millionSideBySide: PairedRuns | null = null;
  */
 async function millionBesideSmallTable(options: Options, system: System, small: SystemRequests): Promise<PairedRuns> {
   const runs: PairedRuns = { first: [], second: [], ratios: [] };
+  const measureBig = () => measureRow(options, system, `${MILLION_ROW} (beside 10k)`, system.requests.rangeOne(READ_KEY, true));
+  const measureTenK = () => measureRow(options, system, `Range serializable 1 key, ${SMALL_TABLE} table`, small.rangeOne(READ_KEY, true));
   for (let pair = 1; pair <= options.pairs; pair++) {
-    const big = await measureRow(options, system, `${MILLION_ROW} (beside 10k)`, system.requests.rangeOne(READ_KEY, true));
-    const tenK = await measureRow(options, system, `Range serializable 1 key, ${SMALL_TABLE} table`, small.rangeOne(READ_KEY, true));
+    let big: Row;
+    let tenK: Row;
+    if (firstGoesFirst(pair)) {
+      big = await measureBig();
+      tenK = await measureTenK();
+    } else {
+      tenK = await measureTenK();
+      big = await measureBig();
+    }
     runs.first.push(big);
     runs.second.push(tenK);
     runs.ratios.push(big.rps / tenK.rps);
@@ -778,6 +809,17 @@ interface PairedRuns {
  * `options.pairs` pairs of runs of `workload`: `first`, then `second`, each measured alone (every process of
  * the other stopped with SIGSTOP).
  */
+/**
+ * Whether pair `pair` (from 1) measures its first system first. Pairs alternate the order (A B, B A,
+ * A B, ...): a host that speeds up or slows down over a minute, or a server still busy after a load,
+ * then favours neither side. With the same order in every pair, the 1M/10k ratio was 0.89, 0.90 and
+ * 0.88 in one run, and 0.74 in the first pair after the million-key load of another (docs/performance.md,
+ * change 55).
+ */
+function firstGoesFirst(pair: number): boolean {
+  return pair % 2 === 1;
+}
+
 async function alternatingRuns(
   options: Options,
   first: System,
@@ -788,7 +830,8 @@ async function alternatingRuns(
 ): Promise<PairedRuns> {
   const runs: PairedRuns = { first: [], second: [], ratios: [] };
   for (let pair = 1; pair <= options.pairs; pair++) {
-    for (const [system, other, list] of [[first, second, runs.first], [second, first, runs.second]] as const) {
+    const turns = [[first, second, runs.first], [second, first, runs.second]] as const;
+    for (const [system, other, list] of firstGoesFirst(pair) ? turns : [turns[1], turns[0]]) {
       pause(other, "SIGSTOP");
       pause(system, "SIGCONT");
       const row = await measureRow(options, system, workload, callOf(system.requests), extra);
@@ -1002,6 +1045,10 @@ function checkTargets(): TargetCheck[] {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(`bench: ${error.message}`);
+    process.exit(2);
+  }
   console.error(error);
   process.exit(1);
 });
