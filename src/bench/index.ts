@@ -61,7 +61,7 @@ const WARMUP_S_DEFAULT = 5;
 
 /**
  * The 3-node rows, and Armada's 1-node serializable Range with the no-op ceiling, are measured in
- * alternating pairs (Armada, etcd, Armada, etcd, ...), the idle system stopped with SIGSTOP meanwhile, and the run with the median rate of each system is reported. The host
+ * alternating pairs (Armada then etcd, then etcd then Armada, and so on: firstGoesFirst), the idle system stopped with SIGSTOP meanwhile, and the run with the median rate of each system is reported. The host
  * these numbers come from changes speed by 2× within minutes (etcd's own 3-node Put: 1,863–9,715 req/s
  * on one day), so one run of each system, minutes apart, can put the ratio anywhere.
  */
@@ -806,10 +806,6 @@ interface PairedRuns {
 }
 
 /**
- * `options.pairs` pairs of runs of `workload`: `first`, then `second`, each measured alone (every process of
- * the other stopped with SIGSTOP).
- */
-/**
  * Whether pair `pair` (from 1) measures its first system first. Pairs alternate the order (A B, B A,
  * A B, ...): a host that speeds up or slows down over a minute, or a server still busy after a load,
  * then favours neither side. With the same order in every pair, the 1M/10k ratio was 0.89, 0.90 and
@@ -820,6 +816,10 @@ function firstGoesFirst(pair: number): boolean {
   return pair % 2 === 1;
 }
 
+/**
+ * `options.pairs` pairs of runs of `workload`, one of `first` and one of `second`, in the order
+ * firstGoesFirst gives; each measured alone (every process of the other stopped with SIGSTOP).
+ */
 async function alternatingRuns(
   options: Options,
   first: System,
