@@ -7,22 +7,12 @@
  * for it: it lands on the generator's core or the server's, and shows up as latency that neither the
  * generator nor the server caused (docs/performance.md, change 54). Collecting before the run leaves
  * the process nothing to collect while the run goes on.
- *
- * Node gives `gc()` only to processes started with --expose-gc; setting the flag at run time and taking
- * the function from a new context gives it to this one, whatever the command line was.
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
-
-let collect: (() => void) | null = null;
+import { fullGc } from "../test-support/full-gc.js";
 
 /** Collects every generation of this process's heap, now. */
 export function collectOwnGarbage(): void {
-  if (collect === null) {
-    setFlagsFromString("--expose-gc");
-    collect = runInNewContext("gc") as () => void;
-  }
   // Twice: objects with finalizers or weak references survive the first and go in the second.
-  collect();
-  collect();
+  fullGc();
+  fullGc();
 }

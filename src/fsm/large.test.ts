@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { fullGc } from "../test-support/full-gc.js";
 import { CommandType, withTable } from "./testkit.js";
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
 
 const VALUE_BYTES = 1024 * 1024;
 const VALUE_COUNT = 96;
@@ -40,9 +36,9 @@ class MemoryProbe {
 
 /** Collects garbage twice around a turn of the event loop, so native buffers' finalizers have run. */
 async function settle(): Promise<void> {
-  gc();
+  fullGc();
   await new Promise((resolve) => setImmediate(resolve));
-  gc();
+  fullGc();
 }
 
 test("IterateRange, snapshot and recovery of 96 MiB stay within bounded memory", async () => {

@@ -2,12 +2,8 @@ import { strict as assert } from "node:assert";
 import http2, { type Http2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { fullGc } from "../test-support/full-gc.js";
 import { FreshMap, registeredRenewals, renewAfterFullGc, watchHttp2Session } from "./fresh-tables.js";
-
-setFlagsFromString("--expose-gc");
-const fullGc = runInNewContext("gc") as () => void;
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 5000;
