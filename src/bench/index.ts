@@ -61,7 +61,7 @@ const WARMUP_S_DEFAULT = 5;
 
 /**
  * The 3-node rows, and Armada's 1-node serializable Range with the no-op ceiling, are measured in
- * alternating pairs (Armada then etcd, then etcd then Armada, and so on: firstGoesFirst), the idle system stopped with SIGSTOP meanwhile, and the run with the median rate of each system is reported. The host
+ * alternating pairs (Armada then etcd, then etcd then Armada, and so on: inPairOrder), the idle system stopped with SIGSTOP meanwhile, and the run with the median rate of each system is reported. The host
  * these numbers come from changes speed by 2× within minutes (etcd's own 3-node Put: 1,863–9,715 req/s
  * on one day), so one run of each system, minutes apart, can put the ratio anywhere.
  */
@@ -640,15 +640,7 @@ async function millionBesideSmallTable(options: Options, system: System, small: 
   const measureBig = () => measureRow(options, system, `${MILLION_ROW} (beside 10k)`, system.requests.rangeOne(READ_KEY, true));
   const measureTenK = () => measureRow(options, system, `Range serializable 1 key, ${SMALL_TABLE} table`, small.rangeOne(READ_KEY, true));
   for (let pair = 1; pair <= options.pairs; pair++) {
-    let big: Row;
-    let tenK: Row;
-    if (firstGoesFirst(pair)) {
-      big = await measureBig();
-      tenK = await measureTenK();
-    } else {
-      tenK = await measureTenK();
-      big = await measureBig();
-    }
+    const [big, tenK] = await inPairOrder(pair, measureBig, measureTenK);
     runs.first.push(big);
     runs.second.push(tenK);
     runs.ratios.push(big.rps / tenK.rps);
@@ -806,19 +798,24 @@ interface PairedRuns {
 }
 
 /**
- * Whether pair `pair` (from 1) measures its first system first. Pairs alternate the order (A B, B A,
- * A B, ...): a host that speeds up or slows down over a minute, or a server still busy after a load,
- * then favours neither side. With the same order in every pair, the 1M/10k ratio was 0.89, 0.90 and
+ * Runs pair `pair` (from 1) of two measurements and returns their results as [first, second]. Pairs
+ * alternate the order in which they run (A B, B A, A B, ...): a host that speeds up or slows down over
+ * a minute, or a server still busy after a load, then favours neither side. With the same order in every pair, the 1M/10k ratio was 0.89, 0.90 and
  * 0.88 in one run, and 0.74 in the first pair after the million-key load of another (docs/performance.md,
  * change 55).
  */
-function firstGoesFirst(pair: number): boolean {
-  return pair % 2 === 1;
+async function inPairOrder<T>(pair: number, first: () => Promise<T>, second: () => Promise<T>): Promise<[T, T]> {
+  if (pair % 2 === 1) {
+    const a = await first();
+    return [a, await second()];
+  }
+  const b = await second();
+  return [await first(), b];
 }
 
 /**
  * `options.pairs` pairs of runs of `workload`, one of `first` and one of `second`, in the order
- * firstGoesFirst gives; each measured alone (every process of the other stopped with SIGSTOP).
+ * inPairOrder gives; each measured alone (every process of the other stopped with SIGSTOP).
  */
 async function alternatingRuns(
   options: Options,
@@ -830,15 +827,17 @@ async function alternatingRuns(
 ): Promise<PairedRuns> {
   const runs: PairedRuns = { first: [], second: [], ratios: [] };
   for (let pair = 1; pair <= options.pairs; pair++) {
-    const turns = [[first, second, runs.first], [second, first, runs.second]] as const;
-    for (const [system, other, list] of firstGoesFirst(pair) ? turns : [turns[1], turns[0]]) {
+    const turn = async (system: System, other: System) => {
       pause(other, "SIGSTOP");
       pause(system, "SIGCONT");
       const row = await measureRow(options, system, workload, callOf(system.requests), extra);
       logRow(row, `pair ${pair}/${options.pairs}  `);
-      list.push(row);
-    }
-    runs.ratios.push(runs.first[pair - 1]!.rps / runs.second[pair - 1]!.rps);
+      return row;
+    };
+    const [a, b] = await inPairOrder(pair, () => turn(first, second), () => turn(second, first));
+    runs.first.push(a);
+    runs.second.push(b);
+    runs.ratios.push(a.rps / b.rps);
   }
   return runs;
 }
