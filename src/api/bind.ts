@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { MethodSpec, ServiceSpec } from "../proto/services.js";
 import { AbortedError } from "../engine/errors.js";
 import { Canceller, toAbortSignal, type Cancellation } from "../engine/cancellation.js";
-import { registerFastUnary, type FastUnaryCall } from "./fast-unary.js";
+import { frameMessage, registerFastServerStream, registerFastUnary, type FastCall } from "./fast-unary.js";
 import { FramedResponse } from "./framed-response.js";
 import { Code, invalidArgument, isUnexpected, StatusError, toStatusError } from "./status.js";
 
@@ -215,7 +215,7 @@ function adapt(server: grpc.Server, path: string, method: MethodSpec, handler: H
     case "unary": {
       // `callback` is grpc-js's; null for a fast call (answered through the call itself).
       const answer = (call: CallSource, callback: grpc.sendUnaryData<object> | null, status: Partial<grpc.StatusObject> | null, value?: object) => {
-        if (callback === null) answerFast(call as FastUnaryCall, method, status, value);
+        if (callback === null) answerFast(call as FastCall, method, status, value);
         else callback(status, value);
       };
       const succeed = (call: CallSource, callback: grpc.sendUnaryData<object> | null, context: LazyCallContext, startedAtMs: number, value: object) => {
@@ -262,26 +262,30 @@ function adapt(server: grpc.Server, path: string, method: MethodSpec, handler: H
       registerFastUnary(server, path, (call, bytes) => run(call, decodeRequest(method, bytes), null));
       return (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => run(call, call.request, callback);
     }
-    case "serverStream":
-      return (call: grpc.ServerWritableStream<object, object>) => {
+    case "serverStream": {
+      const serve = (call: CallSource, request: object, sink: StreamSink) => {
         const startedAtMs = performance.now();
         observer.started();
         observer.messageReceived();
-        const { context, dispose } = callContext(path, call, deadlineMs);
-        const send = (message: object) => { observer.messageSent(); return writeWithBackpressure(call, message, context.signal); };
+        const context = new LazyCallContext(path, call, deadlineMs);
+        const send = (message: object) => { observer.messageSent(); return sink.write(message, context.signal); };
         run(async () => {
           options.intercept?.(context);
-          await (handler as ServerStreamHandler)(checkedRequest(call.request) as never, context, send);
+          await (handler as ServerStreamHandler)(checkedRequest(request) as never, context, send);
         })
           .then(
-            () => { observer.handled(Code.OK, startedAtMs); call.end(context.trailers); },
+            () => { observer.handled(Code.OK, startedAtMs); sink.end(context.trailers); },
             (error: unknown) => {
               const status = failed(error, path, options, observer, startedAtMs, call.cancelled);
-              if (!call.cancelled) call.emit("error", status);
+              if (!call.cancelled) sink.fail(status);
             },
           )
-          .finally(dispose);
+          .finally(() => context.dispose());
       };
+      // Behind the HTTP/2 front, plain calls take the short path (fast-unary.ts); the rest come through grpc-js.
+      registerFastServerStream(server, path, (call, bytes) => serve(call, decodeRequest(method, bytes), fastStreamSink(call, method)));
+      return (call: grpc.ServerWritableStream<object, object>) => serve(call, call.request, grpcStreamSink(call));
+    }
     case "clientStream":
       return (call: grpc.ServerReadableStream<object, object>, callback: grpc.sendUnaryData<object>) => {
         const startedAtMs = performance.now();
@@ -300,7 +304,7 @@ function adapt(server: grpc.Server, path: string, method: MethodSpec, handler: H
   }
 }
 
-function answerFast(call: FastUnaryCall, method: MethodSpec, status: Partial<grpc.StatusObject> | null, response?: object): void {
+function answerFast(call: FastCall, method: MethodSpec, status: Partial<grpc.StatusObject> | null, response?: object): void {
   if (status !== null) {
     call.sendStatus(status.code ?? Code.UNKNOWN, status.details ?? "", status.metadata);
     return;
@@ -343,14 +347,73 @@ async function* checkedStream(call: grpc.ServerReadableStream<object, object>, o
   }
 }
 
-/** Writes one message, waiting for the transport to drain so a slow client never makes us buffer a range. */
-function writeWithBackpressure(call: grpc.ServerWritableStream<object, object>, message: object, signal: AbortSignal): Promise<void> {
+/** Where a server stream's messages and end go: grpc-js's call, or a fast call's HTTP/2 stream. */
+interface StreamSink {
+  /** Sends one message; settles once the client can take more, so a slow client never makes us buffer a range. */
+  write(message: object, signal: AbortSignal): Promise<void>;
+  /** Status OK with the handler's trailers. */
+  end(trailers: grpc.Metadata): void;
+  fail(status: Partial<grpc.StatusObject>): void;
+}
+
+function grpcStreamSink(call: grpc.ServerWritableStream<object, object>): StreamSink {
+  return {
+    write: (message, signal) =>
+      sendWithBackpressure(signal, () => call.write(message), (drained) => call.once("drain", drained), (drained) => call.removeListener("drain", drained)),
+    end: (trailers) => call.end(trailers),
+    fail: (status) => call.emit("error", status),
+  };
+}
+
+function fastStreamSink(call: FastCall, method: MethodSpec): StreamSink {
+  return {
+    // A drain that comes after the signal fired finds its promise settled: nothing to unregister. A message
+    // the client's window takes at once settles on the next turn of the event loop: the stream would
+    // otherwise produce message after message (a scan of megabytes) before the connection writes any of
+    // them out or the node serves another call.
+    write: (message, signal) =>
+      sendWithBackpressure(signal, () => call.writeStreamFrame(framed(message, method)), (drained) => call.whenDrained(drained)).then(nextTurn),
+    end: (trailers) => call.endStream(trailers),
+    fail: (status) => call.sendStatus(status.code ?? Code.UNKNOWN, status.details ?? "", status.metadata),
+  };
+}
+
+/** Settles on the next turn of the event loop, after the I/O callbacks and immediates already due. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A response message in its gRPC frame. */
+function framed(message: object, method: MethodSpec): Buffer {
+  if (message instanceof FramedResponse) return message.frame;
+  try {
+    return frameMessage(method.response.encode(message).finish());
+  } catch {
+    // grpc-js's status for a response it cannot serialize.
+    throw new StatusError(Code.INTERNAL, "Error serializing response");
+  }
+}
+
+/**
+ * Sends one message with `write` (false: the transport is full) and settles once the transport can take
+ * more: `listen` registers for its drain, `unlisten` drops that when `signal` fires first (a rejection).
+ */
+function sendWithBackpressure(
+  signal: AbortSignal,
+  write: () => boolean,
+  listen: (drained: () => void) => void,
+  unlisten: (drained: () => void) => void = () => undefined,
+): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
-  if (call.write(message)) return Promise.resolve();
+  try {
+    if (write()) return Promise.resolve();
+  } catch (error) {
+    return Promise.reject(error);
+  }
   return new Promise((resolve, reject) => {
     const onDrain = () => { signal.removeEventListener("abort", onAbort); resolve(); };
-    const onAbort = () => { call.removeListener("drain", onDrain); reject(signal.reason); };
-    call.once("drain", onDrain);
+    const onAbort = () => { unlisten(onDrain); reject(signal.reason); };
+    listen(onDrain);
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }

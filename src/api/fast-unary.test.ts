@@ -9,7 +9,7 @@ import http2 from "node:http2";
 import { after, before, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { bindService, type CallContext, type Handler } from "./bind.js";
-import { fastUnaryCallCount } from "./fast-unary.js";
+import { fastCallCount } from "./fast-unary.js";
 import { Code, StatusError } from "./status.js";
 import { KV_SERVICE } from "../proto/services.js";
 import { pb } from "../proto/index.js";
@@ -101,13 +101,13 @@ function call(address: string, body: Buffer, headers: http2.OutgoingHttpHeaders 
 
 /** The same call on the three servers: the answers, which must be equal, and whether the fast path took it. */
 async function both(body: Buffer, headers: http2.OutgoingHttpHeaders = {}): Promise<Answer> {
-  const before = fastUnaryCallCount();
+  const before = fastCallCount();
   const viaFast = await call(fastAddress, body, headers);
-  assert.equal(fastUnaryCallCount(), before + 1, "the call did not take the fast path");
+  assert.equal(fastCallCount(), before + 1, "the call did not take the fast path");
   const viaFront = await call(frontAddress, body, headers);
-  assert.equal(fastUnaryCallCount(), before + 2, "the call did not take the fast path behind the HTTP/2 front");
+  assert.equal(fastCallCount(), before + 2, "the call did not take the fast path behind the HTTP/2 front");
   const viaGrpcJs = await call(slowAddress, body, headers);
-  assert.equal(fastUnaryCallCount(), before + 2, "the server with an interceptor must not take the fast path");
+  assert.equal(fastCallCount(), before + 2, "the server with an interceptor must not take the fast path");
   assert.deepEqual(viaFast, viaGrpcJs);
   assert.deepEqual(viaFront, viaGrpcJs);
   return viaFast;
@@ -185,7 +185,7 @@ test("the handler sees the same metadata on both paths, without the transport's 
 });
 
 test("a compressed request and a wrong content type stay with grpc-js", async () => {
-  const before = fastUnaryCallCount();
+  const before = fastCallCount();
   for (const address of [fastAddress, frontAddress]) {
     const gzip = await call(address, frame(rangeRequest("echo")), { "grpc-encoding": "gzip" });
     // Not compressed though announced: grpc-js reads the flag (0) and answers normally.
@@ -193,7 +193,7 @@ test("a compressed request and a wrong content type stay with grpc-js", async ()
     const wrongType = await call(address, frame(rangeRequest("echo")), { "content-type": "text/plain" });
     assert.equal(wrongType.httpStatus, 415);
   }
-  assert.equal(fastUnaryCallCount(), before);
+  assert.equal(fastCallCount(), before);
 });
 
 

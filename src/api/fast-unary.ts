@@ -1,7 +1,8 @@
 /**
- * A shorter server path for plain unary calls: the request is read from the HTTP/2 stream, handed to the
- * handler and answered here, without grpc-js's per-call machinery (its intercepting call object, listener
- * chain, stream decoder, metadata copy and deadline timer).
+ * A shorter server path for plain unary calls, and on Armada's own HTTP/2 front for server streams: the
+ * request is read from the HTTP/2 stream, handed to the handler and answered here, without grpc-js's
+ * per-call machinery (its intercepting call object, listener chain, stream decoder, metadata copy and
+ * deadline timer).
  *
  * Why: on the KV hot paths that machinery cost about as much as the work itself. A no-op unary server on
  * grpc-js answered 16,000 calls/s on one core of the benchmark machine, the same on bare node:http2 28,000–
@@ -9,8 +10,11 @@
  *
  * What takes this path: a unary method registered with {@link registerFastUnary}, called with a gRPC
  * content type and an uncompressed request (no `grpc-encoding`, or `identity`), on a server without
- * grpc-js interceptors. Everything else (compressed requests, streams, unknown methods, bad content types)
- * goes to grpc-js as before. The answers are those grpc-js gives: the same status codes and details for a
+ * grpc-js interceptors; and the same for a server-streaming method registered with
+ * {@link registerFastServerStream} when the client's connection is served by the HTTP/2 front
+ * (server/http2-front.ts), which would otherwise relay the stream to grpc-js over a second, in-process
+ * HTTP/2 connection. Everything else (compressed requests, client streams, unknown methods, bad content
+ * types) goes to grpc-js as before. The answers are those grpc-js gives: the same status codes and details for a
  * missing or second request message, a message over the receive limit, an invalid `grpc-timeout`, a
  * passed deadline; the same response headers (with the encodings server/grpc-compression.ts accepts).
  *
@@ -40,7 +44,7 @@ const OK_TRAILERS = prepareHeaders({ "grpc-status": "0", "grpc-message": "OK" })
 const TRANSPORT_HEADERS = ["grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "accept-encoding", "te", "content-type"];
 
 /** Runs one call whose request message (unprefixed bytes) has arrived; answers through `call`. */
-export type FastUnaryRunner = (call: FastUnaryCall, request: Buffer) => void;
+export type FastRunner = (call: FastCall, request: Buffer) => void;
 
 /** The internals of grpc-js's Server that this module uses (grpc-js 1.14). */
 interface ServerInternals {
@@ -50,21 +54,35 @@ interface ServerInternals {
   _streamHandler(extraInterceptors: readonly unknown[], stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
 }
 
-/** The fast methods of each server, by path. */
-const fastMethods = new WeakMap<grpc.Server, Map<string, FastUnaryRunner>>();
+/** The fast unary methods of each server, by path. */
+const fastMethods = new WeakMap<grpc.Server, Map<string, FastRunner>>();
+/** The fast server-streaming methods of each server, by path (taken behind the HTTP/2 front only). */
+const fastStreams = new WeakMap<grpc.Server, Map<string, FastRunner>>();
 let installed = false;
 /** Calls that took the fast path in this process (tests check which path a call took). */
 let fastCalls = 0;
 
-export function fastUnaryCallCount(): number {
+export function fastCallCount(): number {
   return fastCalls;
 }
 
 /** Makes `path` on `server` take the fast path (when its calls qualify, see the module comment). */
-export function registerFastUnary(server: grpc.Server, path: string, runner: FastUnaryRunner): void {
+export function registerFastUnary(server: grpc.Server, path: string, runner: FastRunner): void {
   installFastUnary();
-  let methods = fastMethods.get(server);
-  if (!methods) fastMethods.set(server, (methods = new Map()));
+  register(fastMethods, server, path, runner);
+}
+
+/**
+ * Makes the server-streaming `path` on `server` take the fast path behind the HTTP/2 front (when its calls
+ * qualify). The runner answers with {@link FastCall.writeStreamFrame} and {@link FastCall.endStream}.
+ */
+export function registerFastServerStream(server: grpc.Server, path: string, runner: FastRunner): void {
+  register(fastStreams, server, path, runner);
+}
+
+function register(registry: WeakMap<grpc.Server, Map<string, FastRunner>>, server: grpc.Server, path: string, runner: FastRunner): void {
+  let methods = registry.get(server);
+  if (!methods) registry.set(server, (methods = new Map()));
   methods.set(path, runner);
 }
 
@@ -95,7 +113,7 @@ export function installFastUnary(): void {
     // What grpc-js does for every stream: an error here is followed by "close", which ends the call.
     stream.once("error", () => undefined);
     this.onStreamOpened(stream);
-    const call = new FastUnaryCall(headers, new NodeStreamTransport(stream), receiveLimit(this as unknown as grpc.Server));
+    const call = new FastCall(headers, new NodeStreamTransport(stream), receiveLimit(this as unknown as grpc.Server));
     stream.once("close", () => call.clientLeft());
     if (!call.start(runner)) return;
     stream.on("data", (chunk: Buffer) => call.receive(chunk));
@@ -108,9 +126,18 @@ export function installFastUnary(): void {
  * The runner of a call that may take the fast path on `server`: a registered method, a gRPC content type,
  * an uncompressed request, no grpc-js interceptors. Undefined when grpc-js must serve the call.
  */
-export function fastRunner(server: grpc.Server, headers: FastCallHeaders): FastUnaryRunner | undefined {
+export function fastRunner(server: grpc.Server, headers: FastCallHeaders): FastRunner | undefined {
+  return qualifiedRunner(fastMethods, server, headers);
+}
+
+/** Like {@link fastRunner}, for the server-streaming methods; for a transport that can stream (the front). */
+export function fastStreamRunner(server: grpc.Server, headers: FastCallHeaders): FastRunner | undefined {
+  return qualifiedRunner(fastStreams, server, headers);
+}
+
+function qualifiedRunner(registry: WeakMap<grpc.Server, Map<string, FastRunner>>, server: grpc.Server, headers: FastCallHeaders): FastRunner | undefined {
   const path = headers[":path"];
-  const runner = typeof path === "string" ? fastMethods.get(server)?.get(path) : undefined;
+  const runner = typeof path === "string" ? registry.get(server)?.get(path) : undefined;
   if (runner === undefined || !qualifies(headers) || (server as unknown as ServerInternals).interceptors.length > 0) return undefined;
   return runner;
 }
@@ -144,6 +171,18 @@ export interface UnaryTransport {
   peer(): string;
 }
 
+/** How a fast server stream answers: the headers once, messages as the client takes them, then trailers. */
+export interface StreamTransport extends UnaryTransport {
+  /** Sends the OK response headers (before the first message). */
+  startStream(): void;
+  /** Queues one message in its gRPC frame; false when the client is behind (wait for {@link onDrain}). */
+  writeFrame(frame: Buffer): boolean;
+  /** `listener` runs once, when the queued messages have fallen below the high-water mark. */
+  onDrain(listener: () => void): void;
+  /** Trailers after the messages: status, percent-encoded details and the handler's metadata as HTTP/2 fields. */
+  endStream(code: grpc.status, encodedDetails: string, metadata: Record<string, string | string[]> | undefined): void;
+}
+
 /** A fast call's transport on a node:http2 stream (the path grpc-js's server hands over). */
 export class NodeStreamTransport implements UnaryTransport {
   constructor(private readonly stream: ServerHttp2Stream) {}
@@ -168,6 +207,15 @@ export class NodeStreamTransport implements UnaryTransport {
   }
 }
 
+/** `message` (serialized, unprefixed) in a gRPC frame of its own. */
+export function frameMessage(message: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, FRAME_HEADER_BYTES);
+  return frame;
+}
+
 /** `address:port` of a socket, as grpc-js reports a call's peer. */
 export function peerOf(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined } | undefined): string {
   if (!socket?.remoteAddress) return "unknown";
@@ -176,11 +224,13 @@ export function peerOf(socket: { remoteAddress?: string | undefined; remotePort?
 
 /**
  * One call on the fast path: reads the request, keeps the deadline and the client's cancellation, and
- * answers once (the first answer wins; later ones, and any after the client left, are dropped). Offers
+ * answers once (the first answer wins; later ones, and any after the client left, are dropped). A server
+ * stream's answer is its messages ({@link writeStreamFrame}) and then its end ({@link endStream}, or a
+ * status, which then goes in the trailers). Offers
  * what a handler's call context reads of a grpc-js call (api/bind.ts `CallSource`). The transport feeds it
  * the request ({@link receive}, {@link receiveEnd}) and the client's departure ({@link clientLeft}).
  */
-export class FastUnaryCall {
+export class FastCall {
   /** `Date.now()` at which the client's deadline passes; Infinity without one. */
   #deadlineAtMs = Infinity;
   #deadlineTimer: NodeJS.Timeout | undefined;
@@ -188,12 +238,14 @@ export class FastUnaryCall {
   #cancelListeners: (() => void)[] | null = null;
   /** Set when the call was answered or the client left: nothing more is sent. */
   #ended = false;
-  #runner: FastUnaryRunner | null = null;
+  #runner: FastRunner | null = null;
   #chunks: Buffer[] | null = null;
   #first: Buffer | null = null;
   #received = 0;
   /** Bytes of the first message with its prefix, once the prefix is in. */
   #frameBytes = -1;
+  /** A server stream sent its headers: its status now goes in trailers. */
+  #streaming = false;
   cancelled = false;
 
   constructor(
@@ -205,7 +257,7 @@ export class FastUnaryCall {
   }
 
   /** Arms the deadline; false (after answering INTERNAL, as grpc-js does) when `grpc-timeout` is invalid. */
-  start(runner: FastUnaryRunner): boolean {
+  start(runner: FastRunner): boolean {
     this.#runner = runner;
     const timeout = this.headers["grpc-timeout"];
     return timeout === undefined || this.#startDeadline(timeout);
@@ -288,11 +340,7 @@ export class FastUnaryCall {
 
   /** Answers with one response message (already serialized, unprefixed) and status OK. */
   sendMessage(message: Uint8Array): void {
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(message.length, 1);
-    frame.set(message, FRAME_HEADER_BYTES);
-    this.sendFrame(frame);
+    this.sendFrame(frameMessage(message));
   }
 
   /** Answers with one response message already in its gRPC frame (framed-response.ts) and status OK. */
@@ -302,11 +350,47 @@ export class FastUnaryCall {
     this.transport.answerOk(frame);
   }
 
-  /** Answers with a status and no message (a trailers-only response). */
+  /**
+   * Answers with a status: without a message (a trailers-only response), or, on a server stream whose
+   * messages have begun, in the trailers after them.
+   */
   sendStatus(code: grpc.status, details: string, metadata?: grpc.Metadata): void {
     if (this.#ended || this.#gone()) return;
     this.#end();
-    this.transport.answerStatus(code, encodeURI(details), metadata?.toHttp2Headers() as Record<string, string | string[]> | undefined);
+    const fields = metadata?.toHttp2Headers() as Record<string, string | string[]> | undefined;
+    if (this.#streaming) (this.transport as StreamTransport).endStream(code, encodeURI(details), fields);
+    else this.transport.answerStatus(code, encodeURI(details), fields);
+  }
+
+  /**
+   * Sends one message of a server stream, in its gRPC frame (the headers go first). False when the client
+   * is behind: wait for {@link whenDrained} before the next. After the call ended (the client left, the
+   * deadline passed) the message is dropped; the call's cancellation tells the handler to stop.
+   */
+  writeStreamFrame(frame: Buffer): boolean {
+    if (this.#ended || this.#gone()) return true;
+    const transport = this.transport as StreamTransport;
+    if (!this.#streaming) {
+      this.#streaming = true;
+      transport.startStream();
+    }
+    return transport.writeFrame(frame);
+  }
+
+  /** `listener` runs once, when the client has taken enough of the stream's queued messages. */
+  whenDrained(listener: () => void): void {
+    (this.transport as StreamTransport).onDrain(listener);
+  }
+
+  /** Ends a server stream with status OK and `trailers` (a stream without messages answers trailers-only). */
+  endStream(trailers?: grpc.Metadata): void {
+    if (!this.#streaming) {
+      this.sendStatus(grpc.status.OK, "OK", trailers);
+      return;
+    }
+    if (this.#ended || this.#gone()) return;
+    this.#end();
+    (this.transport as StreamTransport).endStream(grpc.status.OK, "OK", trailers?.toHttp2Headers() as Record<string, string | string[]> | undefined);
   }
 
   /** Parses `grpc-timeout` and arms the deadline; false (after answering INTERNAL) when it is invalid. */

@@ -7,15 +7,19 @@ import type { armada } from "../proto/index.js";
 import { pb, toNumber } from "../proto/index.js";
 import type { Engine, TableHandle } from "../engine/engine.js";
 import { AbortedError, TableNotFoundError } from "../engine/errors.js";
-import { namesOneKey, type RangeQuery } from "../fsm/index.js";
+import { namesOneKey, RESPONSE_SIZE_BUDGET, type RangeQuery } from "../fsm/index.js";
 import type { CallContext, Handler } from "./bind.js";
 import { checkKeySize, checkValueSize, isReadOnlyTxn, requireTableAndKey, validateRangeRequest, validateTxn } from "./validate.js";
 import { invalidArgument } from "./status.js";
 import type { FramedResponse } from "./framed-response.js";
-import { encodeRangeResponse, type RangeBody, type ResponseHeaderValues } from "./range-response.js";
+import { encodeRangeResponse, RangeResponseWriter, type ResponseHeaderValues } from "./range-response.js";
 
 /** Bound on how long IterateRange may take to open its view when the client set no deadline. */
 export const ITERATE_OPEN_TIMEOUT_MS = 5000;
+/** Where the first response of an IterateRange starts (its buffer grows as needed). */
+const FIRST_STREAM_RESPONSE_BYTES = 64 * 1024;
+/** Room past the size budget in a response buffer: the header, the entry that crosses the budget, the tail. */
+const STREAM_RESPONSE_SLACK_BYTES = 1024;
 
 const CommandType = pb.Command.CommandType;
 
@@ -97,10 +101,6 @@ function readLocally(table: TableHandle, request: armada.v1.RangeRequest): Frame
   return table.stateMachine.rangeLent(rangeQuery(request), (result) => encodeRangeResponse(responseHeader, result));
 }
 
-function rangeResponse(table: TableHandle, result: RangeBody): FramedResponse {
-  return encodeRangeResponse(header(table), result);
-}
-
 /** Creates the KV handlers over `engine`. */
 export function kvHandlers(engine: Engine): Record<string, Handler> {
   return {
@@ -119,9 +119,15 @@ export function kvHandlers(engine: Engine): Record<string, Handler> {
       if (request.linearizable) await table.readIndex({ signal: openSignal(context.signal) });
       const iterator = table.stateMachine.iterateRange(rangeQuery(request));
       try {
-        for (const chunk of iterator) {
+        // A response after one that was cut by the size budget will most likely be as large.
+        let capacity = FIRST_STREAM_RESPONSE_BYTES;
+        for (;;) {
           if (context.signal.aborted) throw context.signal.reason;
-          await send(rangeResponse(table, chunk));
+          const response = new RangeResponseWriter(header(table), capacity);
+          const summary = iterator.nextTo(response);
+          if (summary === undefined) break;
+          await send(response.finish(summary));
+          if (summary.more) capacity = RESPONSE_SIZE_BUDGET + STREAM_RESPONSE_SLACK_BYTES;
         }
       } finally {
         iterator.close();

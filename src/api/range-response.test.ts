@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { pb, toNumber } from "../proto/index.js";
 import { GRPC_FRAME_HEADER_BYTES } from "./framed-response.js";
-import { encodeRangeResponse, type RangeBody, type ResponseHeaderValues } from "./range-response.js";
+import { encodeRangeResponse, RangeResponseWriter, type RangeBody, type ResponseHeaderValues } from "./range-response.js";
 
 /** What a client reads from the bytes, with protobufjs's decoder, in plain values. */
 function decoded(frame: Buffer) {
@@ -68,4 +68,22 @@ test("a number protobuf cannot carry exactly is refused, not sent wrong", () => 
   assert.throws(() => encodeRangeResponse({ ...h, revision: -1 }, empty), /not a non-negative safe integer/);
   assert.throws(() => encodeRangeResponse({ ...h, raftTerm: 2 ** 53 }, empty), /not a non-negative safe integer/);
   assert.throws(() => encodeRangeResponse(h, { ...empty, count: 1.5 }), /not a non-negative safe integer/);
+});
+
+test("a RangeResponseWriter, fed entry by entry, writes the bytes encodeRangeResponse writes", () => {
+  // Proves the streamed encoding (IterateRange) is the same message: header first, then every entry, then
+  // more and count, whatever the starting capacity (1 byte forces the buffer to grow on every entry).
+  fc.assert(
+    fc.property(header, body, fc.constantFrom(1, 64, 64 * 1024), (values: ResponseHeaderValues, response: RangeBody, capacity: number) => {
+      const writer = new RangeResponseWriter(values, capacity);
+      for (const kv of response.kvs) writer.entry(kv.key, kv.value);
+      const streamed = writer.finish({ count: response.count, more: response.more }).frame;
+      assert.deepEqual(streamed, encodeRangeResponse(values, response).frame);
+    }),
+  );
+});
+
+test("a RangeResponseWriter refuses a count protobuf cannot carry exactly", () => {
+  const writer = new RangeResponseWriter({ shardId: 1, replicaId: 1, revision: 0, raftTerm: 1, raftLeaderId: 1 }, 64);
+  assert.throws(() => writer.finish({ count: 2 ** 53, more: false }), /not a non-negative safe integer/);
 });

@@ -10,7 +10,7 @@
  * Zero numbers, false and empty bytes are left out, as proto3 encoders do; any protobuf decoder reads them
  * back as the defaults. range-response.test.ts checks the bytes against protobufjs's decoder.
  */
-import { varintSize, type TableKeyValue } from "../fsm/index.js";
+import { varintSize, type ChunkSummary, type EntrySink, type TableKeyValue } from "../fsm/index.js";
 import { FramedResponse, GRPC_FRAME_HEADER_BYTES } from "./framed-response.js";
 
 /** The numbers of a ResponseHeader (non-negative safe integers). */
@@ -88,6 +88,72 @@ export function encodeRangeResponse(header: ResponseHeaderValues, body: RangeBod
   return framed;
 }
 
+/**
+ * Encodes one RangeResponse of a stream while its entries are read (an EntrySink), so that none of them is
+ * kept: the header first, each entry as it comes, `more` and `count` at the end ({@link finish}). The same
+ * bytes as {@link encodeRangeResponse}. The buffer starts at `capacity` bytes and doubles when full.
+ *
+ * Why: IterateRange kept every entry of a 4 MiB response as objects until the response was encoded; they
+ * outlived the young generation and were copied and marked by the garbage collector (docs/performance.md,
+ * change 56).
+ */
+export class RangeResponseWriter implements EntrySink {
+  #out: Buffer;
+  #at: number;
+
+  constructor(header: ResponseHeaderValues, capacity: number) {
+    const headerBytes = headerSize(header);
+    this.#out = Buffer.allocUnsafe(Math.max(capacity, GRPC_FRAME_HEADER_BYTES + RESPONSE_TAIL_BYTES_MAX + TAG_BYTES + varintSize(headerBytes) + headerBytes));
+    this.#out[0] = 0;
+    let at = GRPC_FRAME_HEADER_BYTES;
+    this.#out[at++] = TAG.responseHeader;
+    at = writeVarint(this.#out, at, headerBytes);
+    at = writeUintField(this.#out, at, TAG.headerShardId, header.shardId);
+    at = writeUintField(this.#out, at, TAG.headerReplicaId, header.replicaId);
+    at = writeUintField(this.#out, at, TAG.headerRevision, header.revision);
+    at = writeUintField(this.#out, at, TAG.headerRaftTerm, header.raftTerm);
+    this.#at = writeUintField(this.#out, at, TAG.headerRaftLeaderId, header.raftLeaderId);
+  }
+
+  entry(key: Uint8Array, value: Uint8Array | undefined): void {
+    const kvBytes = bytesFieldSize(key) + (value === undefined ? 0 : bytesFieldSize(value));
+    let at = this.#reserve(TAG_BYTES + varintSize(kvBytes) + kvBytes);
+    const out = this.#out;
+    out[at++] = TAG.responseKvs;
+    at = writeVarint(out, at, kvBytes);
+    at = writeBytesField(out, at, TAG.keyValueKey, key);
+    if (value !== undefined) at = writeBytesField(out, at, TAG.keyValueValue, value);
+    this.#at = at;
+  }
+
+  /** The response, framed, with `summary`'s `more` and `count`. */
+  finish(summary: ChunkSummary): FramedResponse {
+    let at = this.#reserve(RESPONSE_TAIL_BYTES_MAX);
+    const out = this.#out;
+    if (summary.more) {
+      out[at++] = TAG.responseMore;
+      out[at++] = 1;
+    }
+    at = writeUintField(out, at, TAG.responseCount, uintChecked(summary.count));
+    out.writeUInt32BE(at - GRPC_FRAME_HEADER_BYTES, 1);
+    return new FramedResponse(out.subarray(0, at));
+  }
+
+  /** Where `bytes` more can be written (the buffer doubles as often as needed). */
+  #reserve(bytes: number): number {
+    const needed = this.#at + bytes;
+    if (needed > this.#out.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(needed, 2 * this.#out.length));
+      this.#out.copy(bigger, 0, 0, this.#at);
+      this.#out = bigger;
+    }
+    return this.#at;
+  }
+}
+
+/** The most `more` and `count` take: two tags, a bool and a varint of up to 10 bytes. */
+const RESPONSE_TAIL_BYTES_MAX = 2 * TAG_BYTES + 1 + 10;
+
 function headerSize(header: ResponseHeaderValues): number {
   return (
     uintFieldSize(header.shardId) +
@@ -112,8 +178,13 @@ function uintFieldSize(value: number): number {
 
 /** Bytes of `value` as a varint, after checking that protobuf's uint64/int64 carries it exactly. */
 function uintSize(value: number): number {
+  return varintSize(uintChecked(value));
+}
+
+/** `value`, checked to be one that protobuf's uint64/int64 carries exactly. */
+function uintChecked(value: number): number {
   if (!(value >= 0 && Number.isSafeInteger(value))) throw new Error(`RangeResponse: ${value} is not a non-negative safe integer`);
-  return varintSize(value);
+  return value;
 }
 
 function writeVarint(out: Buffer, at: number, value: number): number {

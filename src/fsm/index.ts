@@ -10,7 +10,7 @@ export {
   type RecoveredSnapshot,
   type TableStateMachineOptions,
 } from "./table-state-machine.js";
-export type { RangeQuery, RangeResult } from "./range.js";
+export type { ChunkSummary, EntrySink, RangeQuery, RangeResult } from "./range.js";
 export { namesOneKey } from "./keys.js";
 export type { RangeIterator } from "./range-iterator.js";
 export { varintSize, type TableKeyValue } from "./response-size.js";

@@ -94,3 +94,31 @@ test("closing an IterateRange stream early releases it; closing the table fails 
     assert.equal(table.sm.range({ ...ALL, countOnly: true }).count, 10);
   });
 });
+
+test("a response's entries handed to a sink carry their own values, even with reads between responses", async () => {
+  // Proves the lent values of nextTo (store.ts, readingLentValues): each value is right while the sink has
+  // it, and the entry that waits for the next response keeps its value although other reads of the table
+  // ran in between (they reuse LMDB's read buffer, which holds values of this size).
+  await withTable(async (table) => {
+    const count = 2200;
+    const name = (i: number) => `key-${String(i).padStart(5, "0")}`;
+    const valueOf = (i: number) => `${name(i)}:`.padEnd(2000, String.fromCharCode(97 + (i % 26)));
+    for (let i = 0; i < count; i += 100) {
+      await table.apply(...Array.from({ length: Math.min(100, count - i) }, (_, j) => put(name(i + j), valueOf(i + j))));
+    }
+    const iterator = table.sm.iterateRange(ALL);
+    const seen: string[] = [];
+    const responses: number[] = [];
+    for (;;) {
+      const summary = iterator.nextTo({ entry: (key, value) => seen.push(`${Buffer.from(key).toString()}=${Buffer.from(value!).toString()}`) });
+      if (summary === undefined) break;
+      responses.push(summary.count);
+      // Other reads between two responses, as other calls make while a stream waits for its client.
+      assert.equal(Buffer.from(table.sm.range({ key: b(name(7)) }).kvs[0]!.value!).toString(), valueOf(7));
+      table.sm.rangeLent({ key: b(name(0)), rangeEnd: b(name(3)) }, () => undefined);
+    }
+    assert.equal(responses.length, 2);
+    assert.equal(seen.length, count);
+    seen.forEach((entry, i) => assert.equal(entry, `${name(i)}=${valueOf(i)}`, `entry ${i}`));
+  });
+});

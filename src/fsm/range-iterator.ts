@@ -3,12 +3,17 @@
  */
 import { StateMachineClosedError } from "./errors.js";
 import { selectKeys } from "./keys.js";
-import { RangeCursor, emptyResult, lookupSingle, type RangeQuery, type RangeResult } from "./range.js";
+import { RangeCursor, collectInto, emptyResult, lookupSingle, type ChunkSummary, type EntrySink, type RangeQuery, type RangeResult } from "./range.js";
 import type { ReadSnapshot } from "./store.js";
 import { TableReader } from "./view.js";
 
 /** A lazy iterator of responses over one consistent view; {@link close} releases the view early. */
 export interface RangeIterator extends IterableIterator<RangeResult> {
+  /**
+   * The next response with its entries handed to `sink` as they are read (nothing is kept of them);
+   * undefined when the stream has ended. The same responses as {@link next}.
+   */
+  nextTo(sink: EntrySink): ChunkSummary | undefined;
   /** Stops the stream and releases its read transaction (idempotent). */
   close(): void;
 }
@@ -46,23 +51,30 @@ export class SnapshotRangeIterator implements RangeIterator {
   }
 
   next(): IteratorResult<RangeResult, undefined> {
+    const kvs: RangeResult["kvs"][number][] = [];
+    const summary = this.nextTo(collectInto(kvs));
+    return summary === undefined ? { done: true, value: undefined } : { done: false, value: { kvs, count: summary.count, more: summary.more } };
+  }
+
+  nextTo(sink: EntrySink): ChunkSummary | undefined {
     if (this.#revoked) throw new StateMachineClosedError("state machine closed while a range stream was open");
-    if (this.#done) return { done: true, value: undefined };
+    if (this.#done) return undefined;
     if (this.#single !== null) {
-      const value = this.#single;
+      const { kvs, count, more } = this.#single;
       this.close();
-      return { done: false, value };
+      for (const kv of kvs) sink.entry(kv.key, kv.value);
+      return { count, more };
     }
     const cursor = this.#cursor!;
-    let value: RangeResult;
+    let summary: ChunkSummary;
     try {
-      value = cursor.nextChunk();
+      summary = cursor.nextChunkTo(sink);
     } catch (error) {
       this.close();
       throw error;
     }
     if (cursor.finished) this.close();
-    return { done: false, value };
+    return summary;
   }
 
   return(): IteratorResult<RangeResult, undefined> {

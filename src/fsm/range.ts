@@ -3,7 +3,9 @@
  * several responses (IterateRange, §4.3).
  */
 import { RESPONSE_SIZE_BUDGET } from "./constants.js";
+import { copyToPool } from "./bytes.js";
 import { selectKeys } from "./keys.js";
+import { readingLentValues } from "./store.js";
 import { keyValueFieldSize, toKeyValue, type TableKeyValue } from "./response-size.js";
 import type { Entry, TableReader } from "./view.js";
 
@@ -23,6 +25,26 @@ export interface RangeResult {
   kvs: TableKeyValue[];
   count: number;
   more: boolean;
+}
+
+/**
+ * Takes a response's entries one by one as they are read, for a caller that serializes them at once
+ * instead of keeping an array of them (IterateRange). `value` is undefined for keys_only. The value is lent
+ * (store.ts, readingLentValues): it is valid during the call only.
+ */
+export interface EntrySink {
+  entry(key: Uint8Array, value: Uint8Array | undefined): void;
+}
+
+/** What a response holds besides its entries: as {@link RangeResult}. */
+export interface ChunkSummary {
+  count: number;
+  more: boolean;
+}
+
+/** A sink that keeps each entry in `kvs`, with its lent value copied. */
+export function collectInto(kvs: TableKeyValue[]): EntrySink {
+  return { entry: (key, value) => kvs.push(toKeyValue(key, value && copyToPool(value, value.length))) };
 }
 
 /** How entries are reported. The reference gives keys_only precedence when both flags are set on a scan. */
@@ -90,7 +112,14 @@ export class RangeCursor {
 
   /** Produces the next response; a finished cursor yields empty ones. */
   nextChunk(): RangeResult {
-    return this.#mode === "count" ? this.#countChunk() : this.#listChunk();
+    const kvs: TableKeyValue[] = [];
+    const summary = this.nextChunkTo(collectInto(kvs));
+    return { kvs, count: summary.count, more: summary.more };
+  }
+
+  /** Like {@link nextChunk}, handing the response's entries to `sink` as they are read (values lent). */
+  nextChunkTo(sink: EntrySink): ChunkSummary {
+    return this.#mode === "count" ? this.#countChunk() : readingLentValues(() => this.#listChunk(sink));
   }
 
   /** Releases the underlying LMDB cursor. */
@@ -99,31 +128,34 @@ export class RangeCursor {
     this.#entries.return?.();
   }
 
-  #listChunk(): RangeResult {
-    const kvs: TableKeyValue[] = [];
+  #listChunk(sink: EntrySink): ChunkSummary {
+    let taken = 0;
     let encodedSize = 0;
     for (;;) {
-      if (this.#finished || this.#peek() === undefined) return this.#finish(kvs, false);
-      if (this.#limitReached()) return this.#finish(kvs, true);
+      if (this.#finished || this.#peek() === undefined) return this.#finish(taken, false);
+      if (this.#limitReached()) return this.#finish(taken, true);
       const entry = this.#peek()!;
       const value = this.#mode === "full" ? entry.value : EMPTY_VALUE;
       // The first entry of a response is always taken so that a response can never be empty while
       // entries remain (valid entries are far below the budget; this only guards progress).
-      if (kvs.length > 0 && encodedSize + entry.key.length + value.length >= RESPONSE_SIZE_BUDGET) {
-        return { kvs, count: kvs.length, more: true };
+      if (taken > 0 && encodedSize + entry.key.length + value.length >= RESPONSE_SIZE_BUDGET) {
+        // The entry waits for the next response, after other reads: its lent value is copied.
+        this.#lookahead = { key: entry.key, value: copyToPool(entry.value, entry.value.length) };
+        return { count: taken, more: true };
       }
       this.#take();
-      kvs.push(toKeyValue(entry.key, this.#mode === "full" ? value : undefined));
+      sink.entry(entry.key, this.#mode === "full" ? value : undefined);
+      taken++;
       encodedSize += keyValueFieldSize(entry.key.length, value.length);
     }
   }
 
   /** count_only: counts matches up to the limit; no size budget applies. */
-  #countChunk(): RangeResult {
+  #countChunk(): ChunkSummary {
     let count = 0;
     for (;;) {
-      if (this.#finished || this.#peek() === undefined) return this.#finish([], false, count);
-      if (this.#limitReached()) return this.#finish([], true, count);
+      if (this.#finished || this.#peek() === undefined) return this.#finish(count, false);
+      if (this.#limitReached()) return this.#finish(count, true);
       this.#take();
       count++;
     }
@@ -146,9 +178,9 @@ export class RangeCursor {
     this.#returned++;
   }
 
-  #finish(kvs: TableKeyValue[], more: boolean, count = kvs.length): RangeResult {
+  #finish(count: number, more: boolean): ChunkSummary {
     this.close();
-    return { kvs, count, more };
+    return { count, more };
   }
 }
 

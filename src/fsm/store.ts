@@ -30,9 +30,26 @@ const DATA_DB_OPTIONS = {
     encode: (value: Uint8Array): Uint8Array => value,
     // lmdb-js sets `length` of its reusable buffer to the value's size (and passes other arguments that
     // are not needed here).
-    decode: (bytes: Uint8Array): Buffer => copyToPool(bytes, bytes.length),
+    decode: (bytes: Uint8Array): Uint8Array => (valuesLent ? bytes.subarray(0, bytes.length) : copyToPool(bytes, bytes.length)),
   },
 } as const;
+/** Set while {@link readingLentValues} runs. */
+let valuesLent = false;
+
+/**
+ * Runs `read` with every value read from a data slot lent instead of copied: a view of lmdb-js's reusable
+ * read buffer, which the next read on this thread overwrites. For a scan that serializes each entry before
+ * it reads the next (IterateRange): a copy per value, and the garbage of it, saved. `read` must not keep a
+ * value past the next read without copying it.
+ */
+export function readingLentValues<T>(read: () => T): T {
+  valuesLent = true;
+  try {
+    return read();
+  } finally {
+    valuesLent = false;
+  }
+}
 const SLOT_NAMES = ["data-0", "data-1"] as const;
 const SYSTEM_DB_NAME = "sys";
 /** Named databases in the environment: two slots and the system database. */

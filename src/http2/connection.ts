@@ -403,6 +403,10 @@ export class Http2ServerConnection {
   flushStream(stream: ServerStream): void {
     // DATA waits for the response headers (a relayed answer's body can be handed over before them).
     if (stream.state === StreamState.Closed || !stream.headersSent) return;
+    // Room for all that the windows let out now, made once: a streamed message of megabytes would otherwise
+    // grow the output buffer by doubling, copying what it holds each time.
+    const sendable = Math.min(stream.queuedBytes, stream.sendWindow, this.#sendWindow);
+    if (sendable > 0) this.#reserve(sendable + FRAME_HEADER_BYTES * (Math.ceil(sendable / this.#peerMaxFrame) + stream.queue.length));
     let blocked = false;
     while (stream.queue.length > 0) {
       const allowed = Math.min(stream.sendWindow, this.#sendWindow, this.#peerMaxFrame);

@@ -19,7 +19,7 @@ import { ErrorCode } from "../http2/frames.js";
 import { Http2ServerConnection, type ServerStream } from "../http2/connection.js";
 import { encodeHeaderBlock } from "../http2/hpack.js";
 import { ACCEPTED_ENCODINGS, IDENTITY } from "../compression/index.js";
-import { FastUnaryCall, fastRunner, peerOf, receiveLimit, type UnaryTransport } from "../api/fast-unary.js";
+import { FastCall, fastRunner, fastStreamRunner, peerOf, receiveLimit, type StreamTransport } from "../api/fast-unary.js";
 
 export interface FrontOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS of client connections; 0 or absent: the layer's default. */
@@ -124,12 +124,12 @@ class FrontConnection {
   }
 
   #route(stream: ServerStream): void {
-    const runner = fastRunner(this.server, stream.headers);
+    const runner = fastRunner(this.server, stream.headers) ?? fastStreamRunner(this.server, stream.headers);
     if (runner === undefined) {
       this.#passOn(stream);
       return;
     }
-    const call = new FastUnaryCall(stream.headers, new FrontTransport(stream, this.socket), receiveLimit(this.server));
+    const call = new FastCall(stream.headers, new FrontTransport(stream, this.socket), receiveLimit(this.server));
     stream.onClose = () => call.clientLeft();
     if (!call.start(runner)) return;
     stream.onData = (chunk) => {
@@ -214,8 +214,8 @@ class FrontConnection {
   }
 }
 
-/** The fast path's answers on a front stream, with header blocks built once. */
-class FrontTransport implements UnaryTransport {
+/** The fast path's answers on a front stream, with the blocks of OK answers built once. */
+class FrontTransport implements StreamTransport {
   constructor(private readonly stream: ServerStream, private readonly socket: Duplex) {}
 
   answerOk(frame: Buffer): void {
@@ -231,6 +231,34 @@ class FrontTransport implements UnaryTransport {
       block = statusBlock(code, encodedDetails, undefined);
     }
     this.stream.respond(block, true);
+  }
+
+  startStream(): void {
+    this.stream.respond(OK_HEAD_BLOCK, false);
+  }
+
+  writeFrame(frame: Buffer): boolean {
+    return this.stream.write(frame);
+  }
+
+  onDrain(listener: () => void): void {
+    this.stream.onDrain = () => {
+      this.stream.onDrain = null;
+      listener();
+    };
+  }
+
+  endStream(code: grpc.status, encodedDetails: string, metadata: Record<string, string | string[]> | undefined): void {
+    let block: Buffer;
+    if (code === grpc.status.OK && metadata === undefined) block = OK_TRAILER_BLOCK;
+    else {
+      try {
+        block = trailerBlock(code, encodedDetails, metadata);
+      } catch {
+        block = trailerBlock(code, encodedDetails, undefined);
+      }
+    }
+    this.stream.end(block);
   }
 
   get gone(): boolean {
@@ -256,14 +284,19 @@ const OK_TRAILER_BLOCK = encodeHeaderBlock([
 
 /** A trailers-only answer's header block. */
 function statusBlock(code: grpc.status, encodedDetails: string, metadata: Record<string, string | string[]> | undefined): Buffer {
-  const fields: [string, string][] = [
-    [":status", "200"],
-    ["content-type", "application/grpc+proto"],
-    ["grpc-status", String(code)],
-    ["grpc-message", encodedDetails],
-  ];
+  return encodeHeaderBlock(statusFields([[":status", "200"], ["content-type", "application/grpc+proto"]], code, encodedDetails, metadata));
+}
+
+/** The trailers that end a streamed answer. */
+function trailerBlock(code: grpc.status, encodedDetails: string, metadata: Record<string, string | string[]> | undefined): Buffer {
+  return encodeHeaderBlock(statusFields([], code, encodedDetails, metadata));
+}
+
+/** `fields`, then the status, its details and the handler's metadata. */
+function statusFields(fields: [string, string][], code: grpc.status, encodedDetails: string, metadata: Record<string, string | string[]> | undefined): [string, string][] {
+  fields.push(["grpc-status", String(code)], ["grpc-message", encodedDetails]);
   if (metadata) for (const [name, value] of Object.entries(metadata)) for (const one of Array.isArray(value) ? value : [value]) fields.push([name, one]);
-  return encodeHeaderBlock(fields);
+  return fields;
 }
 
 /** A request's headers as node:http2's client takes them. */

@@ -1,0 +1,212 @@
+/**
+ * Server streams on the fast path behind the HTTP/2 front (fast-unary.ts, registerFastServerStream) are
+ * answered as grpc-js answers them: each case is sent, as raw HTTP/2, to a server with the front and to
+ * one that grpc-js serves (a server interceptor keeps calls off the fast path), and the answers must be
+ * equal: headers, messages, status, details and trailing metadata.
+ */
+import assert from "node:assert/strict";
+import http2 from "node:http2";
+import { after, before, test } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { bindService, type CallContext, type Handler } from "./bind.js";
+import { fastCallCount } from "./fast-unary.js";
+import { Code, StatusError } from "./status.js";
+import { KV_SERVICE } from "../proto/services.js";
+import { pb } from "../proto/index.js";
+import { listen, serverOptions, shutdown } from "../server/listen.js";
+import { enableHttp2Front } from "../server/http2-front.js";
+
+const MIB = 1024 * 1024;
+const BIG_MESSAGES = 12;
+
+/** What the handler of each server did in its last call. */
+const seen = new Map<string, { sent: number; abortReason?: string; finished?: boolean }>();
+
+function handlers(name: string): Record<string, Handler> {
+  const iterateRange = async (request: { key: Uint8Array }, context: CallContext, send: (message: object) => Promise<void>) => {
+    const key = Buffer.from(request.key).toString();
+    const record: { sent: number; abortReason?: string; finished?: boolean } = { sent: 0 };
+    seen.set(name, record);
+    const message = (count: number, valueBytes = 3) => ({ kvs: [{ key: Buffer.from(`k${count}`), value: Buffer.alloc(valueBytes, 0x61 + count) }], count });
+    if (key === "fail-before") throw new StatusError(Code.FAILED_PRECONDITION, "ключ не найден: 100% sure");
+    if (key === "three" || key === "fail-after") {
+      for (let i = 1; i <= 3; i++) {
+        await send(message(i));
+        record.sent++;
+      }
+      if (key === "fail-after") throw new StatusError(Code.FAILED_PRECONDITION, "cut after three: 100%");
+      context.trailers.set("x-note", "all sent");
+    }
+    if (key === "big") {
+      for (let i = 0; i < BIG_MESSAGES; i++) {
+        await send(message(i, MIB));
+        record.sent++;
+      }
+    }
+    if (key === "wait") {
+      await send(message(1));
+      record.sent++;
+      await new Promise<void>((resolve) => context.signal.addEventListener("abort", () => resolve(), { once: true }));
+      record.abortReason = String((context.signal.reason as Error).message);
+      throw context.signal.reason;
+    }
+    record.finished = true;
+  };
+  return { IterateRange: iterateRange as Handler };
+}
+
+interface Answer {
+  readonly httpStatus: number | undefined;
+  readonly grpcStatus: string | undefined;
+  readonly grpcMessage: string | undefined;
+  readonly note: string | undefined;
+  readonly body: Buffer;
+}
+
+let front: grpc.Server;
+let slow: grpc.Server;
+let frontAddress: string;
+let slowAddress: string;
+
+before(async () => {
+  front = new grpc.Server(serverOptions());
+  enableHttp2Front(front);
+  slow = new grpc.Server(serverOptions({ interceptors: [(_descriptor, call) => new grpc.ServerInterceptingCall(call)] }));
+  bindService(front, KV_SERVICE, handlers("front"));
+  bindService(slow, KV_SERVICE, handlers("slow"));
+  frontAddress = await listen(front, "http://127.0.0.1:0");
+  slowAddress = await listen(slow, "http://127.0.0.1:0");
+});
+
+after(async () => {
+  await shutdown(front, 0);
+  slow.forceShutdown();
+});
+
+function frame(message: Uint8Array): Buffer {
+  const header = Buffer.alloc(5);
+  header.writeUInt32BE(message.length, 1);
+  return Buffer.concat([header, message]);
+}
+
+const request = (key: string) => frame(pb.RangeRequest.encode({ table: Buffer.from("t"), key: Buffer.from(key) }).finish());
+
+interface CallOptions {
+  headers?: http2.OutgoingHttpHeaders;
+  /** The client resets the stream after this long. */
+  cancelAfterMs?: number;
+  /** The client reads nothing for this long after the response headers, with a small window. */
+  pauseMs?: number;
+  /** Runs at the end of the pause, before reading resumes. */
+  duringPause?: () => void;
+}
+
+/** One raw IterateRange call. */
+function call(address: string, body: Buffer, options: CallOptions = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(address, options.pauseMs !== undefined ? { settings: { initialWindowSize: 65_535 } } : {});
+    session.on("error", reject);
+    const stream = session.request({ ":method": "POST", ":path": "/armada.v1.KV/IterateRange", "content-type": "application/grpc", te: "trailers", ...options.headers });
+    let response: http2.IncomingHttpHeaders = {};
+    let trailers: http2.IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on("response", (headers) => {
+      response = headers;
+      if (options.pauseMs === undefined) return;
+      stream.pause();
+      setTimeout(() => {
+        options.duringPause?.();
+        stream.resume();
+      }, options.pauseMs);
+    });
+    stream.on("trailers", (t) => (trailers = t));
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("error", () => undefined);
+    stream.on("close", () => {
+      session.close();
+      const pick = (name: string) => (trailers[name] ?? response[name]) as string | undefined;
+      resolve({ httpStatus: response[":status"] as number | undefined, grpcStatus: pick("grpc-status"), grpcMessage: pick("grpc-message"), note: pick("x-note"), body: Buffer.concat(chunks) });
+    });
+    stream.end(body);
+    if (options.cancelAfterMs !== undefined) setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), options.cancelAfterMs);
+  });
+}
+
+/** The same call on both servers: the answers, which must be equal, and whether the front's fast path took it. */
+async function both(body: Buffer, options: CallOptions = {}): Promise<Answer> {
+  const before = fastCallCount();
+  const viaFront = await call(frontAddress, body, options);
+  assert.equal(fastCallCount(), before + 1, "the stream did not take the fast path behind the HTTP/2 front");
+  const viaGrpcJs = await call(slowAddress, body, options);
+  assert.equal(fastCallCount(), before + 1, "the server with an interceptor must not take the fast path");
+  assert.deepEqual(viaFront, viaGrpcJs);
+  return viaFront;
+}
+
+/** The RangeResponse messages of a streamed body. */
+function messages(body: Buffer): { count: number; valueBytes: number }[] {
+  const out: { count: number; valueBytes: number }[] = [];
+  for (let at = 0; at < body.length; ) {
+    const length = body.readUInt32BE(at + 1);
+    const message = pb.RangeResponse.decode(body.subarray(at + 5, at + 5 + length));
+    out.push({ count: Number(message.count), valueBytes: message.kvs[0]?.value?.length ?? 0 });
+    at += 5 + length;
+  }
+  return out;
+}
+
+test("a stream of three messages, then OK with the handler's trailing metadata", async () => {
+  const answer = await both(request("three"));
+  assert.equal(answer.httpStatus, 200);
+  assert.equal(answer.grpcStatus, "0");
+  assert.equal(answer.note, "all sent");
+  assert.deepEqual(messages(answer.body), [1, 2, 3].map((count) => ({ count, valueBytes: 3 })));
+});
+
+test("a stream without messages: a trailers-only OK", async () => {
+  const answer = await both(request("none"));
+  assert.equal(answer.grpcStatus, "0");
+  assert.equal(answer.body.length, 0);
+});
+
+test("an error before the first message, and one after three: the code and details, after the messages sent", async () => {
+  const early = await both(request("fail-before"));
+  assert.equal(early.grpcStatus, String(grpc.status.FAILED_PRECONDITION));
+  assert.equal(decodeURI(early.grpcMessage!), "ключ не найден: 100% sure");
+  assert.equal(early.body.length, 0);
+  const late = await both(request("fail-after"));
+  assert.equal(late.grpcStatus, String(grpc.status.FAILED_PRECONDITION));
+  assert.equal(decodeURI(late.grpcMessage!), "cut after three: 100%");
+  assert.equal(messages(late.body).length, 3);
+});
+
+test("bytes that are not protobuf: INVALID_ARGUMENT, as for a unary call", async () => {
+  const answer = await both(frame(Buffer.from([0xff, 0xff, 0xff, 0xff])));
+  assert.equal(answer.grpcStatus, String(grpc.status.INVALID_ARGUMENT));
+  assert.match(decodeURI(answer.grpcMessage!), /request is not a valid protobuf message/);
+});
+
+test("a client that resets the stream, and a deadline that passes mid-stream, abort the handler", async () => {
+  for (const [name, address] of [["front", frontAddress], ["slow", slowAddress]] as const) {
+    seen.delete(name);
+    await call(address, request("wait"), { cancelAfterMs: 50 });
+    for (let i = 0; i < 100 && !seen.get(name)?.abortReason; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.match(seen.get(name)?.abortReason ?? "", /cancelled/, `${name} server`);
+
+    const passed = await call(address, request("wait"), { headers: { "grpc-timeout": "100m" } });
+    assert.equal(passed.grpcStatus, String(grpc.status.DEADLINE_EXCEEDED), `${name} server`);
+    assert.match(decodeURI(passed.grpcMessage!), /^deadline exceeded$/i);
+    assert.equal(messages(passed.body).length, 1, "the message sent before the deadline arrives");
+  }
+});
+
+test("a client that stops reading holds the handler back; when it reads again, every message arrives", async () => {
+  let sentDuringPause = -1;
+  const answer = await call(frontAddress, request("big"), { pauseMs: 400, duringPause: () => (sentDuringPause = seen.get("front")!.sent) });
+  // 12 MiB to send against a 64 KiB window: the handler waits after the first message or two. (grpc-js
+  // takes all twelve at once: its call is a stream of objects that reports itself full at 16 messages.)
+  assert.ok(sentDuringPause >= 0 && sentDuringPause <= 3, `${sentDuringPause} messages sent while the client read nothing`);
+  assert.equal(answer.grpcStatus, "0");
+  assert.deepEqual(messages(answer.body), Array.from({ length: BIG_MESSAGES }, (_, count) => ({ count, valueBytes: MIB })));
+  assert.equal(seen.get("front")!.finished, true);
+});
