@@ -356,23 +356,43 @@ interface StreamSink {
   fail(status: Partial<grpc.StatusObject>): void;
 }
 
+/**
+ * grpc-js's call is a stream of objects that reports itself full only at 16 messages (64 MiB of IterateRange
+ * responses), so its `write()` result says little. A message's send settles once the message before it has
+ * been written out to HTTP/2 (its write callback): a client that stops reading holds up two messages.
+ */
 function grpcStreamSink(call: grpc.ServerWritableStream<object, object>): StreamSink {
+  let previousWritten: Promise<void> = Promise.resolve();
   return {
-    write: (message, signal) =>
-      sendWithBackpressure(signal, () => call.write(message), (drained) => call.once("drain", drained), (drained) => call.removeListener("drain", drained)),
+    write: (message, signal) => {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      const before = previousWritten;
+      previousWritten = new Promise((resolve) => call.write(message, () => resolve()));
+      return unlessAborted(before, signal);
+    },
     end: (trailers) => call.end(trailers),
     fail: (status) => call.emit("error", status),
   };
 }
 
+/**
+ * A message's send settles when the client's window has room again, and then on the next turn of the event
+ * loop: a stream that the window lets run would otherwise produce message after message (a scan of
+ * megabytes) before the connection writes any of them out or the node serves another call.
+ */
 function fastStreamSink(call: FastCall, method: MethodSpec): StreamSink {
   return {
-    // A drain that comes after the signal fired finds its promise settled: nothing to unregister. A message
-    // the client's window takes at once settles on the next turn of the event loop: the stream would
-    // otherwise produce message after message (a scan of megabytes) before the connection writes any of
-    // them out or the node serves another call.
-    write: (message, signal) =>
-      sendWithBackpressure(signal, () => call.writeStreamFrame(framed(message, method)), (drained) => call.whenDrained(drained)).then(nextTurn),
+    write: (message, signal) => {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      let accepted: boolean;
+      try {
+        accepted = call.writeStreamFrame(framed(message, method));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const room = accepted ? Promise.resolve() : new Promise<void>((resolve) => call.whenDrained(resolve));
+      return unlessAborted(room.then(nextTurn), signal);
+    },
     end: (trailers) => call.endStream(trailers),
     fail: (status) => call.sendStatus(status.code ?? Code.UNKNOWN, status.details ?? "", status.metadata),
   };
@@ -394,27 +414,15 @@ function framed(message: object, method: MethodSpec): Buffer {
   }
 }
 
-/**
- * Sends one message with `write` (false: the transport is full) and settles once the transport can take
- * more: `listen` registers for its drain, `unlisten` drops that when `signal` fires first (a rejection).
- */
-function sendWithBackpressure(
-  signal: AbortSignal,
-  write: () => boolean,
-  listen: (drained: () => void) => void,
-  unlisten: (drained: () => void) => void = () => undefined,
-): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  try {
-    if (write()) return Promise.resolve();
-  } catch (error) {
-    return Promise.reject(error);
-  }
+/** `wait`, or a rejection with the signal's reason when `signal` fires first. */
+function unlessAborted(wait: Promise<void>, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onDrain = () => { signal.removeEventListener("abort", onAbort); resolve(); };
-    const onAbort = () => { unlisten(onDrain); reject(signal.reason); };
-    listen(onDrain);
+    const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
+    wait.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, reject);
   });
 }
 
