@@ -16,6 +16,13 @@ import { encodeRangeResponse, RangeResponseWriter, type ResponseHeaderValues } f
 
 /** Bound on how long IterateRange may take to open its view when the client set no deadline. */
 export const ITERATE_OPEN_TIMEOUT_MS = 5000;
+/** The least a Range response over a range of keys starts with: from Node's buffer pool. */
+const RANGE_RESPONSE_MIN_BYTES = 2048;
+/**
+ * Where the next Range response over a range of keys starts: the size of the last one. Reads of ranges
+ * tend to repeat their shape, and a buffer that grows by doubling allocates and copies a few times for each.
+ */
+let rangeResponseBytesHint = RANGE_RESPONSE_MIN_BYTES;
 /** Where the first response of an IterateRange starts (its buffer grows as needed). */
 const FIRST_STREAM_RESPONSE_BYTES = 64 * 1024;
 /** Room past the size budget in a response buffer: the header, the entry that crosses the budget, the tail. */
@@ -98,7 +105,10 @@ function readLocally(table: TableHandle, request: armada.v1.RangeRequest): Frame
   if (namesOneKey(request.rangeEnd)) {
     return encodeRangeResponse(responseHeader, table.stateMachine.lookupLent(request.key, !!request.keysOnly, !!request.countOnly));
   }
-  return table.stateMachine.rangeLent(rangeQuery(request), (result) => encodeRangeResponse(responseHeader, result));
+  const response = new RangeResponseWriter(responseHeader, rangeResponseBytesHint);
+  const framed = response.finish(table.stateMachine.rangeTo(rangeQuery(request), response));
+  rangeResponseBytesHint = Math.max(RANGE_RESPONSE_MIN_BYTES, framed.frame.length);
+  return framed;
 }
 
 /** Creates the KV handlers over `engine`. */

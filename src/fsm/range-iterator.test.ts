@@ -115,7 +115,7 @@ test("a response's entries handed to a sink carry their own values, even with re
       responses.push(summary.count);
       // Other reads between two responses, as other calls make while a stream waits for its client.
       assert.equal(Buffer.from(table.sm.range({ key: b(name(7)) }).kvs[0]!.value!).toString(), valueOf(7));
-      table.sm.rangeLent({ key: b(name(0)), rangeEnd: b(name(3)) }, () => undefined);
+      table.sm.rangeTo({ key: b(name(0)), rangeEnd: b(name(3)) }, { entry: () => undefined });
     }
     assert.equal(responses.length, 2);
     assert.equal(seen.length, count);

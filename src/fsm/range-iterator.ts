@@ -3,7 +3,7 @@
  */
 import { StateMachineClosedError } from "./errors.js";
 import { selectKeys } from "./keys.js";
-import { RangeCursor, collectInto, emptyResult, lookupSingle, type ChunkSummary, type EntrySink, type RangeQuery, type RangeResult } from "./range.js";
+import { RangeCursor, collectInto, emptyResult, lookupSingle, resultTo, type ChunkSummary, type EntrySink, type RangeQuery, type RangeResult } from "./range.js";
 import type { ReadSnapshot } from "./store.js";
 import { TableReader } from "./view.js";
 
@@ -60,10 +60,9 @@ export class SnapshotRangeIterator implements RangeIterator {
     if (this.#revoked) throw new StateMachineClosedError("state machine closed while a range stream was open");
     if (this.#done) return undefined;
     if (this.#single !== null) {
-      const { kvs, count, more } = this.#single;
+      const single = this.#single;
       this.close();
-      for (const kv of kvs) sink.entry(kv.key, kv.value);
-      return { count, more };
+      return resultTo(single, sink);
     }
     const cursor = this.#cursor!;
     let summary: ChunkSummary;

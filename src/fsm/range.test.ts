@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pb } from "../proto/index.js";
 import { RESPONSE_SIZE_BUDGET } from "./constants.js";
+import type { RangeQuery } from "./range.js";
 import { keyValueFieldSize } from "./response-size.js";
 import { b, keys, pairs, prefixEnd, put, withTable, type TestTable } from "./testkit.js";
 
@@ -23,18 +24,25 @@ test("single-key lookup: found, missing, keys_only and count_only", async () => 
   });
 });
 
-test("a lent single-key read gives the stored value, small or large, valid until the next read", async () => {
-  // Proves rangeLent's view ends where the value ends (LMDB's reusable buffer is larger than the value),
-  // that a value larger than that buffer comes through whole, and that the result equals range()'s.
+test("a range read into a sink gives the stored values, small or large, as range() does", async () => {
+  // Proves rangeTo's lent values end where the values end (LMDB's reusable buffer is larger than a value),
+  // that a value larger than that buffer comes through whole, and that single keys, ranges and the flags
+  // give what range() gives.
   await withTable(async (table) => {
     const large = "L".repeat(300_000);
-    await table.apply(put("small", "value"), put("large", large), put("empty", ""));
-    for (const [key, query] of [["small", {}], ["large", {}], ["empty", {}], ["small", { keysOnly: true }], ["small", { countOnly: true }], ["missing", {}]] as const) {
-      const copied = table.sm.range({ key: b(key), ...query });
-      const lent = table.sm.rangeLent({ key: b(key), ...query }, (result) => ({ ...result, kvs: result.kvs.map((kv) => ({ ...kv, ...(kv.value ? { value: Buffer.from(kv.value) } : {}) })) }));
-      assert.deepEqual(lent, copied, `${key} ${JSON.stringify(query)}`);
+    await table.apply(put("small", "value"), put("large", large), put("empty", ""), put("smaller", "v2"));
+    const viaSink = (query: RangeQuery) => {
+      const kvs: { key: Uint8Array; value?: Uint8Array }[] = [];
+      const summary = table.sm.rangeTo(query, { entry: (key, value) => kvs.push(value === undefined || value.length === 0 ? { key } : { key, value: Buffer.from(value) }) });
+      return { kvs, ...summary };
+    };
+    const queries: [string, Partial<RangeQuery>][] = [["small", {}], ["large", {}], ["empty", {}], ["small", { keysOnly: true }], ["small", { countOnly: true }], ["missing", {}]];
+    for (const rangeEnd of [b("z"), b("smallest")]) for (const flags of [{}, { keysOnly: true }, { countOnly: true }, { limit: 2 }]) queries.push(["a", { rangeEnd, ...flags }]);
+    for (const [key, query] of queries) {
+      assert.deepEqual(viaSink({ key: b(key), ...query }), table.sm.range({ key: b(key), ...query }), `${key} ${JSON.stringify(query)}`);
     }
-    assert.equal(table.sm.rangeLent({ key: b("large") }, (result) => result.kvs[0]!.value!.length), large.length);
+    assert.equal(viaSink({ key: b("large") }).kvs[0]!.value!.length, large.length);
+    assert.deepEqual(viaSink({ key: b("a"), rangeEnd: b("z") }).kvs.map((kv) => kv.value?.length ?? 0), [0, large.length, 5, 2]);
     // lookupLent, the serializable read's single-key path, answers as range() does, flags included.
     const tooLong = "k".repeat(5000);
     for (const key of ["small", "large", "empty", "missing", tooLong]) {
@@ -44,9 +52,6 @@ test("a lent single-key read gives the stored value, small or large, valid until
         assert.deepEqual(copied, table.sm.range({ key: b(key), keysOnly, countOnly }), `lookupLent ${key.slice(0, 10)} keysOnly=${keysOnly} countOnly=${countOnly}`);
       }
     }
-    // What "lent" means: the next read may overwrite the bytes, so a caller copies what it keeps.
-    const small = table.sm.rangeLent({ key: b("small") }, (result) => result.kvs[0]!.value!);
-    assert.equal(small.length, "value".length);
   });
 });
 

@@ -57,20 +57,33 @@ export function emptyResult(): RangeResult {
   return { kvs: [], count: 0, more: false };
 }
 
+/** Evaluates `query` against `reader` and returns the first (or only) response. */
+export function readRange(reader: TableReader, query: RangeQuery): RangeResult {
+  const kvs: TableKeyValue[] = [];
+  const summary = readRangeTo(reader, query, collectInto(kvs));
+  return { kvs, count: summary.count, more: summary.more };
+}
+
 /**
- * Evaluates `query` against `reader` and returns the first (or only) response. With `lent`, a single
- * key's value is a view that the next read overwrites (TableReader.getLent).
+ * {@link readRange}, with the response's entries handed to `sink` as they are read, values lent (valid
+ * during the call only): for a caller that serializes them at once.
  */
-export function readRange(reader: TableReader, query: RangeQuery, lent = false): RangeResult {
+export function readRangeTo(reader: TableReader, query: RangeQuery, sink: EntrySink): ChunkSummary {
   const selection = selectKeys(query.key, query.rangeEnd);
-  if (selection.kind === "single") return lookupSingle(reader, query, lent);
-  if (selection.kind === "empty") return emptyResult();
+  if (selection.kind === "single") return resultTo(lookupSingle(reader, query, true), sink);
+  if (selection.kind === "empty") return resultTo(emptyResult(), sink);
   const cursor = new RangeCursor(reader, selection.start, selection.end, query);
   try {
-    return cursor.nextChunk();
+    return cursor.nextChunkTo(sink);
   } finally {
     cursor.close();
   }
+}
+
+/** Hands a computed response's entries to `sink`; returns the rest of it. */
+export function resultTo(result: RangeResult, sink: EntrySink): ChunkSummary {
+  for (const kv of result.kvs) sink.entry(kv.key, kv.value);
+  return { count: result.count, more: result.more };
 }
 
 /** Single-key lookup with a point get: `count` 1 or 0, never `more`; `limit` is irrelevant. */

@@ -5,7 +5,7 @@
 import { pb, toNumber, type armada } from "../proto/index.js";
 import { applyCommand, checkCommand } from "./commands.js";
 import { FatalApplyError, StateMachineClosedError, assert } from "./errors.js";
-import { readRange, singleKeyResult, type RangeQuery, type RangeResult } from "./range.js";
+import { readRange, readRangeTo, singleKeyResult, type ChunkSummary, type EntrySink, type RangeQuery, type RangeResult } from "./range.js";
 import { SnapshotRangeIterator, type RangeIterator } from "./range-iterator.js";
 import { hasLeaderIndex, loadSnapshot } from "./recovery.js";
 import { TableStore, type SlotId, type SystemValues } from "./store.js";
@@ -134,17 +134,17 @@ export class TableStateMachine {
   }
 
   /**
-   * {@link range}, with the result only lent to `use`: a single key's value may be a view of LMDB's
-   * reusable read buffer, overwritten by the next read. Saves a copy per read for a caller that
-   * serializes the result at once (the Range handler).
+   * {@link range}, with the response's entries handed to `sink` as they are read: each value is a view of
+   * LMDB's reusable read buffer, valid during the call only. Saves a copy per value, and an object per
+   * entry, for a caller that serializes them at once (the Range handler).
    */
-  rangeLent<T>(query: RangeQuery, use: (result: RangeResult) => T): T {
+  rangeTo(query: RangeQuery, sink: EntrySink): ChunkSummary {
     this.#checkOpen();
-    return use(readRange(this.#latestReader(), query, true));
+    return readRangeTo(this.#latestReader(), query, sink);
   }
 
   /**
-   * A single-key Range of the latest state (the query of {@link rangeLent} without a `range_end`), with
+   * A single-key Range of the latest state (the query of {@link rangeTo} without a `range_end`), with
    * the value lent as there: it is valid until the next read of any table on this thread. For the
    * serializable read, the hottest call, which encodes the result at once: it makes neither the query
    * nor a callback.
