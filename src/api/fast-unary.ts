@@ -26,7 +26,7 @@ import { createRequire } from "node:module";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { ACCEPTED_ENCODINGS, IDENTITY } from "../compression/index.js";
-import { GRPC_FRAME_HEADER_BYTES as FRAME_HEADER_BYTES } from "./framed-response.js";
+import { FramedResponse, GRPC_FRAME_HEADER_BYTES as FRAME_HEADER_BYTES } from "./framed-response.js";
 import { watchHttp2Session } from "../runtime/fresh-tables.js";
 import { answerWithTrailers, prepareHeaders } from "./direct-response.js";
 
@@ -209,9 +209,7 @@ export class NodeStreamTransport implements UnaryTransport {
 
 /** `message` (serialized, unprefixed) in a gRPC frame of its own. */
 export function frameMessage(message: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
+  const { frame } = FramedResponse.allocate(message.length);
   frame.set(message, FRAME_HEADER_BYTES);
   return frame;
 }

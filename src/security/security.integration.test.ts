@@ -118,6 +118,41 @@ describe("leader A: API https + mTLS (allowed-cn), Maintenance unixs + mTLS (all
     assert.match(leader.logs, /refused client.*client certificate CN verification failed/);
   });
 
+  test("IterateRange over mutual TLS streams a range of several messages whole (the HTTP/2 front's stream path)", async () => {
+    assert.equal(await call(api, asClient(), "/regatta.v1.Tables/Create", pb.CreateTableRequest.encode({ name: "scan" }).finish(), "tables-secret"), null);
+    const value = (i: number) => Buffer.alloc(1024 * 1024, 0x61 + i);
+    for (let i = 0; i < 10; i++) {
+      const put = pb.PutRequest.encode({ table: Buffer.from("scan"), key: Buffer.from(`k${i}`), value: value(i) }).finish();
+      // The new table's Raft group takes a moment to elect its leader.
+      let error: grpc.ServiceError | null = null;
+      for (let attempt = 0; attempt < 50 && (attempt === 0 || error); attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        error = await call(api, asClient(), "/regatta.v1.KV/Put", put);
+      }
+      assert.equal(error, null);
+    }
+    const dial = dialWithClientTls(api, asClient());
+    const client = new grpc.Client(dial.target, dial.credentials, dial.options);
+    try {
+      const request = pb.RangeRequest.encode({ table: Buffer.from("scan"), key: Buffer.from("k"), rangeEnd: Buffer.from("l") }).finish();
+      const messages: ReturnType<typeof pb.RangeResponse.decode>[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const stream = client.makeServerStreamRequest("/regatta.v1.KV/IterateRange", (b: Buffer) => b, (b: Buffer) => pb.RangeResponse.decode(b), Buffer.from(request));
+        stream.on("data", (message: ReturnType<typeof pb.RangeResponse.decode>) => messages.push(message));
+        stream.on("error", reject);
+        stream.on("end", () => resolve());
+      });
+      assert.ok(messages.length >= 3, `10 MiB in ${messages.length} messages`);
+      const kvs = messages.flatMap((message) => message.kvs);
+      assert.deepEqual(kvs.map((kv) => Buffer.from(kv.key!).toString()), Array.from({ length: 10 }, (_, i) => `k${i}`));
+      kvs.forEach((kv, i) => assert.ok(Buffer.from(kv.value!).equals(value(i)), `value of k${i}`));
+      assert.deepEqual(messages.map((message) => message.more), [...Array(messages.length - 1).fill(true), false]);
+    } finally {
+      client.close();
+      dial.close();
+    }
+  });
+
   test("tables token over TLS: right token in, missing and wrong out", async () => {
     assert.equal(await listTables(api, asClient(), "tables-secret"), null);
     refused(await listTables(api, asClient()), grpc.status.UNAUTHENTICATED, /^Request unauthenticated with bearer$/);
