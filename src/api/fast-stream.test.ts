@@ -15,6 +15,7 @@ import { KV_SERVICE } from "../proto/services.js";
 import { pb } from "../proto/index.js";
 import { listen, serverOptions, shutdown } from "../server/listen.js";
 import { enableHttp2Front } from "../server/http2-front.js";
+import { rawGrpcCall, type RawGrpcAnswer } from "../test-support/raw-grpc.js";
 
 const MIB = 1024 * 1024;
 const BIG_MESSAGES = 12;
@@ -53,14 +54,6 @@ function handlers(name: string): Record<string, Handler> {
     record.finished = true;
   };
   return { IterateRange: iterateRange as Handler };
-}
-
-interface Answer {
-  readonly httpStatus: number | undefined;
-  readonly grpcStatus: string | undefined;
-  readonly grpcMessage: string | undefined;
-  readonly note: string | undefined;
-  readonly body: Buffer;
 }
 
 let front: grpc.Server;
@@ -102,38 +95,29 @@ interface CallOptions {
 }
 
 /** One raw IterateRange call. */
-function call(address: string, body: Buffer, options: CallOptions = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(address, options.pauseMs !== undefined ? { settings: { initialWindowSize: 65_535 } } : {});
-    session.on("error", reject);
-    const stream = session.request({ ":method": "POST", ":path": "/armada.v1.KV/IterateRange", "content-type": "application/grpc", te: "trailers", ...options.headers });
-    let response: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    stream.on("response", (headers) => {
-      response = headers;
-      if (options.pauseMs === undefined) return;
-      stream.pause();
-      setTimeout(() => {
-        options.duringPause?.();
-        stream.resume();
-      }, options.pauseMs);
-    });
-    stream.on("trailers", (t) => (trailers = t));
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("error", () => undefined);
-    stream.on("close", () => {
-      session.close();
-      const pick = (name: string) => (trailers[name] ?? response[name]) as string | undefined;
-      resolve({ httpStatus: response[":status"] as number | undefined, grpcStatus: pick("grpc-status"), grpcMessage: pick("grpc-message"), note: pick("x-note"), body: Buffer.concat(chunks) });
-    });
-    stream.end(body);
-    if (options.cancelAfterMs !== undefined) setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), options.cancelAfterMs);
+function call(address: string, body: Buffer, options: CallOptions = {}): Promise<RawGrpcAnswer> {
+  const { pauseMs, duringPause } = options;
+  return rawGrpcCall(address, "/armada.v1.KV/IterateRange", body, {
+    fields: ["x-note"],
+    ...(options.headers ? { headers: options.headers } : {}),
+    ...(options.cancelAfterMs !== undefined ? { cancelAfterMs: options.cancelAfterMs } : {}),
+    ...(pauseMs !== undefined
+      ? {
+          settings: { initialWindowSize: 65_535 },
+          onResponse: (stream: http2.ClientHttp2Stream) => {
+            stream.pause();
+            setTimeout(() => {
+              duringPause?.();
+              stream.resume();
+            }, pauseMs);
+          },
+        }
+      : {}),
   });
 }
 
 /** The same call on both servers: the answers, which must be equal, and whether the front's fast path took it. */
-async function both(body: Buffer, options: CallOptions = {}): Promise<Answer> {
+async function both(body: Buffer, options: CallOptions = {}): Promise<RawGrpcAnswer> {
   const before = fastCallCount();
   const viaFront = await call(frontAddress, body, options);
   assert.equal(fastCallCount(), before + 1, "the stream did not take the fast path behind the HTTP/2 front");
@@ -159,7 +143,7 @@ test("a stream of three messages, then OK with the handler's trailing metadata",
   const answer = await both(request("three"));
   assert.equal(answer.httpStatus, 200);
   assert.equal(answer.grpcStatus, "0");
-  assert.equal(answer.note, "all sent");
+  assert.equal(answer.fields["x-note"], "all sent");
   assert.deepEqual(messages(answer.body), [1, 2, 3].map((count) => ({ count, valueBytes: 3 })));
 });
 

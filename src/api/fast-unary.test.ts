@@ -15,6 +15,7 @@ import { KV_SERVICE } from "../proto/services.js";
 import { pb } from "../proto/index.js";
 import { listen, serverOptions, shutdown } from "../server/listen.js";
 import { enableHttp2Front } from "../server/http2-front.js";
+import { rawGrpcCall, type RawGrpcAnswer } from "../test-support/raw-grpc.js";
 
 /** What the handler saw of its last call, by server. */
 const seen = new Map<string, { metadata?: Record<string, unknown>; abortReason?: string }>();
@@ -35,12 +36,7 @@ function handlers(name: string): Record<string, Handler> {
   return { Range: range as Handler };
 }
 
-interface Answer {
-  readonly httpStatus: number | undefined;
-  readonly grpcStatus: string | undefined;
-  readonly grpcMessage: string | undefined;
-  readonly body: Buffer;
-}
+type Answer = RawGrpcAnswer;
 
 let fast: grpc.Server;
 let front: grpc.Server;
@@ -78,25 +74,7 @@ const rangeRequest = (key: string) => pb.RangeRequest.encode({ table: Buffer.fro
 
 /** One raw call; with `cancelAfterMs` the client resets the stream after that long. */
 function call(address: string, body: Buffer, headers: http2.OutgoingHttpHeaders = {}, cancelAfterMs?: number): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(address);
-    session.on("error", reject);
-    const stream = session.request({ ":method": "POST", ":path": "/armada.v1.KV/Range", "content-type": "application/grpc", te: "trailers", ...headers });
-    let response: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    stream.on("response", (h) => (response = h));
-    stream.on("trailers", (t) => (trailers = t));
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("error", () => undefined);
-    stream.on("close", () => {
-      session.close();
-      const pick = (name: string) => (trailers[name] ?? response[name]) as string | undefined;
-      resolve({ httpStatus: response[":status"] as number | undefined, grpcStatus: pick("grpc-status"), grpcMessage: pick("grpc-message"), body: Buffer.concat(chunks) });
-    });
-    stream.end(body);
-    if (cancelAfterMs !== undefined) setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), cancelAfterMs);
-  });
+  return rawGrpcCall(address, "/armada.v1.KV/Range", body, { headers, ...(cancelAfterMs !== undefined ? { cancelAfterMs } : {}) });
 }
 
 /** The same call on the three servers: the answers, which must be equal, and whether the fast path took it. */
