@@ -403,11 +403,11 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** A response message in its gRPC frame. */
-function framed(message: object, method: MethodSpec): Buffer {
-  if (message instanceof FramedResponse) return message.frame;
+/** A response message in its gRPC frame, in the pieces it was written in. */
+function framed(message: object, method: MethodSpec): readonly Buffer[] {
+  if (message instanceof FramedResponse) return message.parts;
   try {
-    return frameMessage(method.response.encode(message).finish());
+    return [frameMessage(method.response.encode(message).finish())];
   } catch {
     // grpc-js's status for a response it cannot serialize.
     throw new StatusError(Code.INTERNAL, "Error serializing response");

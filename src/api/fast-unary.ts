@@ -175,8 +175,8 @@ export interface UnaryTransport {
 export interface StreamTransport extends UnaryTransport {
   /** Sends the OK response headers (before the first message). */
   startStream(): void;
-  /** Queues one message in its gRPC frame; false when the client is behind (wait for {@link onDrain}). */
-  writeFrame(frame: Buffer): boolean;
+  /** Queues bytes of a message's gRPC frame; false when the client is behind (wait for {@link onDrain}). */
+  writeData(bytes: Buffer): boolean;
   /** `listener` runs once, when the queued messages have fallen below the high-water mark. */
   onDrain(listener: () => void): void;
   /** Trailers after the messages: status, percent-encoded details and the handler's metadata as HTTP/2 fields. */
@@ -361,18 +361,20 @@ export class FastCall {
   }
 
   /**
-   * Sends one message of a server stream, in its gRPC frame (the headers go first). False when the client
-   * is behind: wait for {@link whenDrained} before the next. After the call ended (the client left, the
-   * deadline passed) the message is dropped; the call's cancellation tells the handler to stop.
+   * Sends one message of a server stream, its gRPC frame in one or more pieces (the headers go first). False
+   * when the client is behind: wait for {@link whenDrained} before the next. After the call ended (the
+   * client left, the deadline passed) the message is dropped; the call's cancellation tells the handler to stop.
    */
-  writeStreamFrame(frame: Buffer): boolean {
+  writeStreamFrame(pieces: readonly Buffer[]): boolean {
     if (this.#ended || this.#gone()) return true;
     const transport = this.transport as StreamTransport;
     if (!this.#streaming) {
       this.#streaming = true;
       transport.startStream();
     }
-    return transport.writeFrame(frame);
+    let accepted = true;
+    for (const piece of pieces) accepted = transport.writeData(piece);
+    return accepted;
   }
 
   /** `listener` runs once, when the client has taken enough of the stream's queued messages. */

@@ -12,7 +12,36 @@
 export const GRPC_FRAME_HEADER_BYTES = 5;
 
 export class FramedResponse {
-  constructor(readonly frame: Buffer) {}
+  #frame: Buffer | null;
+  #parts: readonly Buffer[] | null;
+
+  /** `frame`: the whole frame, or the pieces a large message was written in (the first starts with the frame header). */
+  constructor(frame: Buffer | readonly Buffer[]) {
+    if (Buffer.isBuffer(frame)) {
+      this.#frame = frame;
+      this.#parts = null;
+    } else {
+      this.#frame = frame.length === 1 ? frame[0]! : null;
+      this.#parts = frame;
+    }
+  }
+
+  /** The whole frame in one buffer (pieces are joined on first use). */
+  get frame(): Buffer {
+    return (this.#frame ??= Buffer.concat(this.#parts!));
+  }
+
+  /** The frame's bytes in order, as written (one buffer for most responses). */
+  get parts(): readonly Buffer[] {
+    return (this.#parts ??= [this.#frame!]);
+  }
+
+  /** Bytes of the whole frame. */
+  get length(): number {
+    let length = 0;
+    for (const part of this.parts) length += part.length;
+    return length;
+  }
 
   /** A frame of `messageBytes` message bytes, its header written; the caller fills the rest. */
   static allocate(messageBytes: number): FramedResponse {

@@ -7,7 +7,7 @@ import type { armada } from "../proto/index.js";
 import { pb, toNumber } from "../proto/index.js";
 import type { Engine, TableHandle } from "../engine/engine.js";
 import { AbortedError, TableNotFoundError } from "../engine/errors.js";
-import { namesOneKey, RESPONSE_SIZE_BUDGET, type RangeQuery } from "../fsm/index.js";
+import { namesOneKey, type RangeQuery } from "../fsm/index.js";
 import type { CallContext, Handler } from "./bind.js";
 import { checkKeySize, checkValueSize, isReadOnlyTxn, requireTableAndKey, validateRangeRequest, validateTxn } from "./validate.js";
 import { invalidArgument } from "./status.js";
@@ -23,10 +23,8 @@ const RANGE_RESPONSE_MIN_BYTES = 2048;
  * tend to repeat their shape, and a buffer that grows by doubling allocates and copies a few times for each.
  */
 let rangeResponseBytesHint = RANGE_RESPONSE_MIN_BYTES;
-/** Where the first response of an IterateRange starts (its buffer grows as needed). */
-const FIRST_STREAM_RESPONSE_BYTES = 64 * 1024;
-/** Room past the size budget in a response buffer: the header, the entry that crosses the budget, the tail. */
-const STREAM_RESPONSE_SLACK_BYTES = 1024;
+/** The pieces an IterateRange response is written in (RangeResponseWriter): below glibc's mmap threshold. */
+const STREAM_RESPONSE_PIECE_BYTES = 64 * 1024;
 
 const CommandType = pb.Command.CommandType;
 
@@ -105,9 +103,9 @@ function readLocally(table: TableHandle, request: armada.v1.RangeRequest): Frame
   if (namesOneKey(request.rangeEnd)) {
     return encodeRangeResponse(responseHeader, table.stateMachine.lookupLent(request.key, !!request.keysOnly, !!request.countOnly));
   }
-  const response = new RangeResponseWriter(responseHeader, rangeResponseBytesHint);
+  const response = new RangeResponseWriter(responseHeader, rangeResponseBytesHint, STREAM_RESPONSE_PIECE_BYTES);
   const framed = response.finish(table.stateMachine.rangeTo(rangeQuery(request), response));
-  rangeResponseBytesHint = Math.max(RANGE_RESPONSE_MIN_BYTES, framed.frame.length);
+  rangeResponseBytesHint = Math.max(RANGE_RESPONSE_MIN_BYTES, framed.length);
   return framed;
 }
 
@@ -129,15 +127,12 @@ export function kvHandlers(engine: Engine): Record<string, Handler> {
       if (request.linearizable) await table.readIndex({ signal: openSignal(context.signal) });
       const iterator = table.stateMachine.iterateRange(rangeQuery(request));
       try {
-        // A response after one that was cut by the size budget will most likely be as large.
-        let capacity = FIRST_STREAM_RESPONSE_BYTES;
         for (;;) {
           if (context.signal.aborted) throw context.signal.reason;
-          const response = new RangeResponseWriter(header(table), capacity);
+          const response = new RangeResponseWriter(header(table), STREAM_RESPONSE_PIECE_BYTES);
           const summary = iterator.nextTo(response);
           if (summary === undefined) break;
           await send(response.finish(summary));
-          if (summary.more) capacity = RESPONSE_SIZE_BUDGET + STREAM_RESPONSE_SLACK_BYTES;
         }
       } finally {
         iterator.close();

@@ -89,21 +89,27 @@ export function encodeRangeResponse(header: ResponseHeaderValues, body: RangeBod
 }
 
 /**
- * Encodes one RangeResponse of a stream while its entries are read (an EntrySink), so that none of them is
- * kept: the header first, each entry as it comes, `more` and `count` at the end ({@link finish}). The same
- * bytes as {@link encodeRangeResponse}. The buffer starts at `capacity` bytes and doubles when full.
+ * Encodes one RangeResponse while its entries are read (an EntrySink), so that none of them is kept: the
+ * header first, each entry as it comes, `more` and `count` at the end ({@link finish}). The same bytes as
+ * {@link encodeRangeResponse}. They are written into pieces: the first of `firstBytes`, the next ones of
+ * `pieceBytes` (or an entry's size, if larger); a response that fits in the first piece is one buffer.
  *
  * Why: IterateRange kept every entry of a 4 MiB response as objects until the response was encoded; they
  * outlived the young generation and were copied and marked by the garbage collector (docs/performance.md,
- * change 56).
+ * change 56). And a buffer of megabytes is fresh memory each time, whose page faults cost more than the
+ * encoding; pieces of 64 KiB come from memory the allocator has had before (change 58).
  */
 export class RangeResponseWriter implements EntrySink {
+  readonly #pieceBytes: number;
+  /** Pieces filled before the current one. */
+  #filled: Buffer[] | null = null;
   #out: Buffer;
   #at: number;
 
-  constructor(header: ResponseHeaderValues, capacity: number) {
+  constructor(header: ResponseHeaderValues, firstBytes: number, pieceBytes = firstBytes) {
+    this.#pieceBytes = pieceBytes;
     const headerBytes = headerSize(header);
-    this.#out = Buffer.allocUnsafe(Math.max(capacity, GRPC_FRAME_HEADER_BYTES + RESPONSE_TAIL_BYTES_MAX + TAG_BYTES + varintSize(headerBytes) + headerBytes));
+    this.#out = Buffer.allocUnsafe(Math.max(firstBytes, GRPC_FRAME_HEADER_BYTES + TAG_BYTES + varintSize(headerBytes) + headerBytes));
     this.#out[0] = 0;
     let at = GRPC_FRAME_HEADER_BYTES;
     this.#out[at++] = TAG.responseHeader;
@@ -135,17 +141,24 @@ export class RangeResponseWriter implements EntrySink {
       out[at++] = 1;
     }
     at = writeUintField(out, at, TAG.responseCount, uintChecked(summary.count));
-    out.writeUInt32BE(at - GRPC_FRAME_HEADER_BYTES, 1);
-    return new FramedResponse(out.subarray(0, at));
+    const last = out.subarray(0, at);
+    if (this.#filled === null) {
+      last.writeUInt32BE(at - GRPC_FRAME_HEADER_BYTES, 1);
+      return new FramedResponse(last);
+    }
+    const parts = [...this.#filled, last];
+    let frameBytes = 0;
+    for (const part of parts) frameBytes += part.length;
+    parts[0]!.writeUInt32BE(frameBytes - GRPC_FRAME_HEADER_BYTES, 1);
+    return new FramedResponse(parts);
   }
 
-  /** Where `bytes` more can be written (the buffer doubles as often as needed). */
+  /** Where `bytes` more can be written: in the current piece, or at the start of a new one. */
   #reserve(bytes: number): number {
-    const needed = this.#at + bytes;
-    if (needed > this.#out.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(needed, 2 * this.#out.length));
-      this.#out.copy(bigger, 0, 0, this.#at);
-      this.#out = bigger;
+    if (this.#at + bytes > this.#out.length) {
+      (this.#filled ??= []).push(this.#out.subarray(0, this.#at));
+      this.#out = Buffer.allocUnsafe(Math.max(bytes, this.#pieceBytes));
+      this.#at = 0;
     }
     return this.#at;
   }

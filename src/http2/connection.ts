@@ -403,10 +403,6 @@ export class Http2ServerConnection {
   flushStream(stream: ServerStream): void {
     // DATA waits for the response headers (a relayed answer's body can be handed over before them).
     if (stream.state === StreamState.Closed || !stream.headersSent) return;
-    // Room for all that the windows let out now, made once: a streamed message of megabytes would otherwise
-    // grow the output buffer by doubling, copying what it holds each time.
-    const sendable = Math.min(stream.queuedBytes, stream.sendWindow, this.#sendWindow);
-    if (sendable > 0) this.#reserve(sendable + FRAME_HEADER_BYTES * (Math.ceil(sendable / this.#peerMaxFrame) + stream.queue.length));
     let blocked = false;
     while (stream.queue.length > 0) {
       const allowed = Math.min(stream.sendWindow, this.#sendWindow, this.#peerMaxFrame);
@@ -421,6 +417,10 @@ export class Http2ServerConnection {
       stream.queuedBytes -= piece.length;
       stream.sendWindow -= piece.length;
       this.#sendWindow -= piece.length;
+      // A streamed answer of megabytes goes out as it is framed, so the output buffer stays at the size it
+      // keeps and is reused: grown to the answer's size, it was fresh memory for every message, and its
+      // page faults cost more than the copy (docs/performance.md, change 58).
+      if (this.#outLength + FRAME_HEADER_BYTES + piece.length > OUTPUT_BYTES_KEPT_MAX) this.#writeOutput();
       this.#queueFrame(FrameType.Data, 0, stream.id, piece);
     }
     if (blocked) this.#blocked.add(stream);
@@ -739,7 +739,9 @@ export class Http2ServerConnection {
     if (this.#writer.plain) {
       // Written at once (the usual case), the bytes are the kernel's and the buffer is free again. If not,
       // the socket keeps it until the write completes, and the next frames go to a new one.
-      if (!this.#writer.write(this.#out.subarray(0, length))) this.#out = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);
+      // (A connection that streams keeps a buffer of the size it keeps: growing a new one by doubling
+      // would copy it each time.)
+      if (!this.#writer.write(this.#out.subarray(0, length))) this.#out = Buffer.allocUnsafe(Math.min(this.#out.length, OUTPUT_BYTES_KEPT_MAX));
     } else if (length < OUTPUT_COPY_BYTES_MAX) {
       // A copy from Node's buffer pool costs less than a fresh buffer of the output's size.
       this.#socket.write(Buffer.from(this.#out.subarray(0, length)));

@@ -237,8 +237,8 @@ class FrontTransport implements StreamTransport {
     this.stream.respond(OK_HEAD_BLOCK, false);
   }
 
-  writeFrame(frame: Buffer): boolean {
-    return this.stream.write(frame);
+  writeData(bytes: Buffer): boolean {
+    return this.stream.write(bytes);
   }
 
   onDrain(listener: () => void): void {

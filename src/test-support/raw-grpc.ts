@@ -20,6 +20,8 @@ export interface RawGrpcOptions {
   readonly headers?: http2.OutgoingHttpHeaders;
   /** Settings of the client's connection (a small window, say). */
   readonly settings?: http2.Settings;
+  /** The receive window of the whole connection (HTTP/2's default, 64 KiB, otherwise). */
+  readonly connectionWindow?: number;
   /** The client resets the stream after this long. */
   readonly cancelAfterMs?: number;
   /** Further response fields to report. */
@@ -33,6 +35,8 @@ export function rawGrpcCall(address: string, path: string, body: Buffer, options
   return new Promise((resolve, reject) => {
     const session = http2.connect(address, options.settings ? { settings: options.settings } : {});
     session.on("error", reject);
+    const connectionWindow = options.connectionWindow;
+    if (connectionWindow !== undefined) session.once("connect", () => session.setLocalWindowSize(connectionWindow));
     const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...options.headers });
     let response: http2.IncomingHttpHeaders = {};
     let trailers: http2.IncomingHttpHeaders = {};
