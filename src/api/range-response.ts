@@ -64,14 +64,7 @@ export function encodeRangeResponse(header: ResponseHeaderValues, body: RangeBod
 
   const framed = FramedResponse.allocate(size);
   const out = framed.frame;
-  let at = GRPC_FRAME_HEADER_BYTES;
-  out[at++] = TAG.responseHeader;
-  at = writeVarint(out, at, headerBytes);
-  at = writeUintField(out, at, TAG.headerShardId, header.shardId);
-  at = writeUintField(out, at, TAG.headerReplicaId, header.replicaId);
-  at = writeUintField(out, at, TAG.headerRevision, header.revision);
-  at = writeUintField(out, at, TAG.headerRaftTerm, header.raftTerm);
-  at = writeUintField(out, at, TAG.headerRaftLeaderId, header.raftLeaderId);
+  let at = writeHeaderField(out, GRPC_FRAME_HEADER_BYTES, header, headerBytes);
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
     out[at++] = TAG.responseKvs;
@@ -111,14 +104,7 @@ export class RangeResponseWriter implements EntrySink {
     const headerBytes = headerSize(header);
     this.#out = Buffer.allocUnsafe(Math.max(firstBytes, GRPC_FRAME_HEADER_BYTES + TAG_BYTES + varintSize(headerBytes) + headerBytes));
     this.#out[0] = 0;
-    let at = GRPC_FRAME_HEADER_BYTES;
-    this.#out[at++] = TAG.responseHeader;
-    at = writeVarint(this.#out, at, headerBytes);
-    at = writeUintField(this.#out, at, TAG.headerShardId, header.shardId);
-    at = writeUintField(this.#out, at, TAG.headerReplicaId, header.replicaId);
-    at = writeUintField(this.#out, at, TAG.headerRevision, header.revision);
-    at = writeUintField(this.#out, at, TAG.headerRaftTerm, header.raftTerm);
-    this.#at = writeUintField(this.#out, at, TAG.headerRaftLeaderId, header.raftLeaderId);
+    this.#at = writeHeaderField(this.#out, GRPC_FRAME_HEADER_BYTES, header, headerBytes);
   }
 
   entry(key: Uint8Array, value: Uint8Array | undefined): void {
@@ -166,6 +152,17 @@ export class RangeResponseWriter implements EntrySink {
 
 /** The most `more` and `count` take: two tags, a bool and a varint of up to 10 bytes. */
 const RESPONSE_TAIL_BYTES_MAX = 2 * TAG_BYTES + 1 + 10;
+
+/** Writes the RangeResponse's header field (tag, length, the ResponseHeader of `headerBytes`) at `at`. */
+function writeHeaderField(out: Buffer, at: number, header: ResponseHeaderValues, headerBytes: number): number {
+  out[at++] = TAG.responseHeader;
+  at = writeVarint(out, at, headerBytes);
+  at = writeUintField(out, at, TAG.headerShardId, header.shardId);
+  at = writeUintField(out, at, TAG.headerReplicaId, header.replicaId);
+  at = writeUintField(out, at, TAG.headerRevision, header.revision);
+  at = writeUintField(out, at, TAG.headerRaftTerm, header.raftTerm);
+  return writeUintField(out, at, TAG.headerRaftLeaderId, header.raftLeaderId);
+}
 
 function headerSize(header: ResponseHeaderValues): number {
   return (
