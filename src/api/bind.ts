@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { MethodSpec, ServiceSpec } from "../proto/services.js";
 import { AbortedError } from "../engine/errors.js";
 import { Canceller, toAbortSignal, type Cancellation } from "../engine/cancellation.js";
-import { frameMessage, registerFastServerStream, registerFastUnary, type FastCall } from "./fast-unary.js";
+import { registerFastServerStream, registerFastUnary, type FastCall } from "./fast-unary.js";
 import { FramedResponse } from "./framed-response.js";
 import { Code, invalidArgument, isUnexpected, StatusError, toStatusError } from "./status.js";
 
@@ -309,19 +309,15 @@ function answerFast(call: FastCall, method: MethodSpec, status: Partial<grpc.Sta
     call.sendStatus(status.code ?? Code.UNKNOWN, status.details ?? "", status.metadata);
     return;
   }
-  if (response instanceof FramedResponse) {
-    call.sendFrame(response.frame);
-    return;
-  }
-  let encoded: Uint8Array;
+  let message: FramedResponse;
   try {
-    encoded = method.response.encode(response!).finish();
-  } catch {
-    // grpc-js's answer to a response it cannot serialize.
-    call.sendStatus(Code.INTERNAL, "Error serializing response");
+    message = framed(response!, method);
+  } catch (error) {
+    const status = error as StatusError;
+    call.sendStatus(status.code, status.details);
     return;
   }
-  call.sendMessage(encoded);
+  call.sendFrame(message.frame);
 }
 
 /** The status a failed call answers with, recorded with the observer (CANCELLED when the client left). */
@@ -386,7 +382,7 @@ function fastStreamSink(call: FastCall, method: MethodSpec): StreamSink {
       if (signal.aborted) return Promise.reject(signal.reason);
       let accepted: boolean;
       try {
-        accepted = call.writeStreamFrame(framed(message, method));
+        accepted = call.writeStreamFrame(framed(message, method).parts);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -403,13 +399,15 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** A response message in its gRPC frame, in the pieces it was written in. */
-function framed(message: object, method: MethodSpec): readonly Buffer[] {
-  if (message instanceof FramedResponse) return message.parts;
+/**
+ * A response message in its gRPC frame: as the handler framed it, or encoded here.
+ * @throws StatusError INTERNAL, grpc-js's answer to a response it cannot serialize.
+ */
+function framed(message: object, method: MethodSpec): FramedResponse {
+  if (message instanceof FramedResponse) return message;
   try {
-    return [frameMessage(method.response.encode(message).finish())];
+    return FramedResponse.of(method.response.encode(message).finish());
   } catch {
-    // grpc-js's status for a response it cannot serialize.
     throw new StatusError(Code.INTERNAL, "Error serializing response");
   }
 }

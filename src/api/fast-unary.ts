@@ -26,7 +26,7 @@ import { createRequire } from "node:module";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { ACCEPTED_ENCODINGS, IDENTITY } from "../compression/index.js";
-import { FramedResponse, GRPC_FRAME_HEADER_BYTES as FRAME_HEADER_BYTES } from "./framed-response.js";
+import { GRPC_FRAME_HEADER_BYTES as FRAME_HEADER_BYTES } from "./framed-response.js";
 import { watchHttp2Session } from "../runtime/fresh-tables.js";
 import { answerWithTrailers, prepareHeaders } from "./direct-response.js";
 
@@ -207,13 +207,6 @@ export class NodeStreamTransport implements UnaryTransport {
   }
 }
 
-/** `message` (serialized, unprefixed) in a gRPC frame of its own. */
-export function frameMessage(message: Uint8Array): Buffer {
-  const { frame } = FramedResponse.allocate(message.length);
-  frame.set(message, FRAME_HEADER_BYTES);
-  return frame;
-}
-
 /** `address:port` of a socket, as grpc-js reports a call's peer. */
 export function peerOf(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined } | undefined): string {
   if (!socket?.remoteAddress) return "unknown";
@@ -334,11 +327,6 @@ export class FastCall {
     const listeners = this.#cancelListeners;
     const index = listeners?.indexOf(listener) ?? -1;
     if (index >= 0) listeners!.splice(index, 1);
-  }
-
-  /** Answers with one response message (already serialized, unprefixed) and status OK. */
-  sendMessage(message: Uint8Array): void {
-    this.sendFrame(frameMessage(message));
   }
 
   /** Answers with one response message already in its gRPC frame (framed-response.ts) and status OK. */

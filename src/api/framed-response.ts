@@ -43,6 +43,15 @@ export class FramedResponse {
     return length;
   }
 
+  /** `message` (serialized, unprefixed) in a frame of its own; `compressed` sets the frame's flag byte. */
+  static of(message: Uint8Array, compressed = false): FramedResponse {
+    const framed = FramedResponse.allocate(message.length);
+    const frame = framed.frame;
+    if (compressed) frame[0] = 1;
+    frame.set(message, GRPC_FRAME_HEADER_BYTES);
+    return framed;
+  }
+
   /** A frame of `messageBytes` message bytes, its header written; the caller fills the rest. */
   static allocate(messageBytes: number): FramedResponse {
     const frame = Buffer.allocUnsafe(GRPC_FRAME_HEADER_BYTES + messageBytes);

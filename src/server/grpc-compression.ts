@@ -125,14 +125,6 @@ function codecOf(call: ServerCallInternals): MessageCodec | null {
   return responseCodec(call.incomingEncoding, acceptEncodingByStream.get(call.stream));
 }
 
-function frame(compressed: boolean, message: Buffer): Buffer {
-  const framed = Buffer.allocUnsafe(message.length + 5);
-  framed.writeUInt8(compressed ? 1 : 0, 0);
-  framed.writeUInt32BE(message.length, 1);
-  message.copy(framed, 5);
-  return framed;
-}
-
 function patchCall(prototype: ServerCallPrototype): void {
   const { decompressMessage, serializeMessage, sendMessage, sendMetadata } = prototype;
 
@@ -170,14 +162,14 @@ function patchCall(prototype: ServerCallPrototype): void {
       return sendMessage.call(this, message, callback);
     }
     if (serialized.length <= SYNC_COMPRESSION_BYTES_MAX) {
-      return sendMessage.call(this, new FramedResponse(frame(true, codec.compressSync(serialized))), callback);
+      return sendMessage.call(this, FramedResponse.of(codec.compressSync(serialized), true), callback);
     }
     // Writes of one call are sequential (the next waits for `callback`) and the status follows the last
     // write's callback, so finishing later keeps the order. A call ended meanwhile drops the message.
     codec.compress(serialized).then(
       (compressed) => {
         if (this.stream.writableEnded || this.stream.destroyed) return;
-        sendMessage.call(this, new FramedResponse(frame(true, compressed)), callback);
+        sendMessage.call(this, FramedResponse.of(compressed, true), callback);
       },
       (error: unknown) => this.sendStatus({ code: grpc.status.INTERNAL, details: `Failed to compress response: ${String(error)}`, metadata: null }),
     );
