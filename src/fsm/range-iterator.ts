@@ -3,7 +3,7 @@
  */
 import { StateMachineClosedError } from "./errors.js";
 import { selectKeys } from "./keys.js";
-import { RangeCursor, collectInto, emptyResult, lookupSingle, resultTo, type ChunkSummary, type EntrySink, type RangeQuery, type RangeResult } from "./range.js";
+import { RangeCursor, collected, emptyResult, lookupSingle, resultTo, type ChunkSummary, type EntrySink, type RangeQuery, type RangeResult } from "./range.js";
 import type { ReadSnapshot } from "./store.js";
 import { TableReader } from "./view.js";
 
@@ -51,9 +51,8 @@ export class SnapshotRangeIterator implements RangeIterator {
   }
 
   next(): IteratorResult<RangeResult, undefined> {
-    const kvs: RangeResult["kvs"][number][] = [];
-    const summary = this.nextTo(collectInto(kvs));
-    return summary === undefined ? { done: true, value: undefined } : { done: false, value: { kvs, count: summary.count, more: summary.more } };
+    const value = collected((sink) => this.nextTo(sink));
+    return value === undefined ? { done: true, value: undefined } : { done: false, value };
   }
 
   nextTo(sink: EntrySink): ChunkSummary | undefined {

@@ -42,9 +42,14 @@ export interface ChunkSummary {
   more: boolean;
 }
 
-/** A sink that keeps each entry in `kvs`, with its lent value copied. */
-export function collectInto(kvs: TableKeyValue[]): EntrySink {
-  return { entry: (key, value) => kvs.push(toKeyValue(key, value && copyToPool(value, value.length))) };
+/**
+ * The response `read` hands to its sink, kept as a RangeResult (each lent value copied); undefined when
+ * `read` has no response to give.
+ */
+export function collected(read: (sink: EntrySink) => ChunkSummary | undefined): RangeResult | undefined {
+  const kvs: TableKeyValue[] = [];
+  const summary = read({ entry: (key, value) => kvs.push(toKeyValue(key, value && copyToPool(value, value.length))) });
+  return summary === undefined ? undefined : { kvs, count: summary.count, more: summary.more };
 }
 
 /** How entries are reported. The reference gives keys_only precedence when both flags are set on a scan. */
@@ -59,9 +64,7 @@ export function emptyResult(): RangeResult {
 
 /** Evaluates `query` against `reader` and returns the first (or only) response. */
 export function readRange(reader: TableReader, query: RangeQuery): RangeResult {
-  const kvs: TableKeyValue[] = [];
-  const summary = readRangeTo(reader, query, collectInto(kvs));
-  return { kvs, count: summary.count, more: summary.more };
+  return collected((sink) => readRangeTo(reader, query, sink))!;
 }
 
 /**
@@ -123,14 +126,10 @@ export class RangeCursor {
     return this.#finished;
   }
 
-  /** Produces the next response; a finished cursor yields empty ones. */
-  nextChunk(): RangeResult {
-    const kvs: TableKeyValue[] = [];
-    const summary = this.nextChunkTo(collectInto(kvs));
-    return { kvs, count: summary.count, more: summary.more };
-  }
-
-  /** Like {@link nextChunk}, handing the response's entries to `sink` as they are read (values lent). */
+  /**
+   * Produces the next response, handing its entries to `sink` as they are read (values lent); a finished
+   * cursor yields empty ones.
+   */
   nextChunkTo(sink: EntrySink): ChunkSummary {
     return this.#mode === "count" ? this.#countChunk() : readingLentValues(() => this.#listChunk(sink));
   }
