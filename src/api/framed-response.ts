@@ -38,8 +38,9 @@ export class FramedResponse {
 
   /** Bytes of the whole frame. */
   get length(): number {
+    if (this.#parts === null) return this.#frame!.length;
     let length = 0;
-    for (const part of this.parts) length += part.length;
+    for (const part of this.#parts) length += part.length;
     return length;
   }
 

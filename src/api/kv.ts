@@ -23,8 +23,11 @@ const RANGE_RESPONSE_MIN_BYTES = 2048;
  * tend to repeat their shape, and a buffer that grows by doubling allocates and copies a few times for each.
  */
 let rangeResponseBytesHint = RANGE_RESPONSE_MIN_BYTES;
-/** The pieces an IterateRange response is written in (RangeResponseWriter): below glibc's mmap threshold. */
-const STREAM_RESPONSE_PIECE_BYTES = 64 * 1024;
+/**
+ * The pieces a Range or IterateRange response is written in past its first (RangeResponseWriter): below
+ * glibc's mmap threshold, so they come from memory the allocator has had before.
+ */
+const RESPONSE_PIECE_BYTES = 64 * 1024;
 
 const CommandType = pb.Command.CommandType;
 
@@ -103,7 +106,7 @@ function readLocally(table: TableHandle, request: armada.v1.RangeRequest): Frame
   if (namesOneKey(request.rangeEnd)) {
     return encodeRangeResponse(responseHeader, table.stateMachine.lookupLent(request.key, !!request.keysOnly, !!request.countOnly));
   }
-  const response = new RangeResponseWriter(responseHeader, rangeResponseBytesHint, STREAM_RESPONSE_PIECE_BYTES);
+  const response = new RangeResponseWriter(responseHeader, rangeResponseBytesHint, RESPONSE_PIECE_BYTES);
   const framed = response.finish(table.stateMachine.rangeTo(rangeQuery(request), response));
   rangeResponseBytesHint = Math.max(RANGE_RESPONSE_MIN_BYTES, framed.length);
   return framed;
@@ -129,7 +132,7 @@ export function kvHandlers(engine: Engine): Record<string, Handler> {
       try {
         for (;;) {
           if (context.signal.aborted) throw context.signal.reason;
-          const response = new RangeResponseWriter(header(table), STREAM_RESPONSE_PIECE_BYTES);
+          const response = new RangeResponseWriter(header(table), RESPONSE_PIECE_BYTES);
           const summary = iterator.nextTo(response);
           if (summary === undefined) break;
           await send(response.finish(summary));
