@@ -223,14 +223,7 @@ class FrontTransport implements StreamTransport {
   }
 
   answerStatus(code: grpc.status, encodedDetails: string, metadata: Record<string, string | string[]> | undefined): void {
-    let block: Buffer;
-    try {
-      block = statusBlock(code, encodedDetails, metadata);
-    } catch {
-      // grpc-js's Metadata admits only valid values, so this is a bug's path: the status still gets out.
-      block = statusBlock(code, encodedDetails, undefined);
-    }
-    this.stream.respond(block, true);
+    this.stream.respond(withMetadata(metadata, (fields) => statusBlock(code, encodedDetails, fields)), true);
   }
 
   startStream(): void {
@@ -249,16 +242,7 @@ class FrontTransport implements StreamTransport {
   }
 
   endStream(code: grpc.status, encodedDetails: string, metadata: Record<string, string | string[]> | undefined): void {
-    let block: Buffer;
-    if (code === grpc.status.OK && metadata === undefined) block = OK_TRAILER_BLOCK;
-    else {
-      try {
-        block = trailerBlock(code, encodedDetails, metadata);
-      } catch {
-        block = trailerBlock(code, encodedDetails, undefined);
-      }
-    }
-    this.stream.end(block);
+    this.stream.end(withMetadata(metadata, (fields) => trailerBlock(code, encodedDetails, fields)));
   }
 
   get gone(): boolean {
@@ -281,6 +265,18 @@ const OK_TRAILER_BLOCK = encodeHeaderBlock([
   ["grpc-status", "0"],
   ["grpc-message", "OK"],
 ]);
+
+/**
+ * The block `build` makes with the handler's metadata, or without it when a value cannot be sent: grpc-js's
+ * Metadata admits only valid values, so that is a bug's path, and the status still gets out.
+ */
+function withMetadata(metadata: Record<string, string | string[]> | undefined, build: (metadata: Record<string, string | string[]> | undefined) => Buffer): Buffer {
+  try {
+    return build(metadata);
+  } catch {
+    return build(undefined);
+  }
+}
 
 /** A trailers-only answer's header block. */
 function statusBlock(code: grpc.status, encodedDetails: string, metadata: Record<string, string | string[]> | undefined): Buffer {
