@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --no-memory-reducer
 // Entry point of the `armada` command; the implementation is compiled into dist/.
 import { main } from "../dist/cli/main.js";
 

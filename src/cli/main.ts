@@ -7,7 +7,7 @@ import { createLogger, parseLogLevel, type Logger } from "../log/index.js";
 import { VERSION } from "../server/version.js";
 import { runLeader } from "./leader.js";
 import { securityWarnings } from "../security/warnings.js";
-import { SERVER_NODE_FLAGS, tuneGarbageCollectorForServing, youngGenerationLimited } from "../server/gc-tuning.js";
+import { missingServingFlags, tuneGarbageCollectorForServing } from "../server/gc-tuning.js";
 import { backupCommand } from "./backup.js";
 import { restoreCommand } from "./restore.js";
 
@@ -47,8 +47,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const logger = processLogger(config);
   for (const warning of config.warnings) logger.warn(warning);
   for (const warning of securityWarnings(command, config.values)) logger.warn(warning);
-  if (!youngGenerationLimited()) {
-    logger.info(`started without ${SERVER_NODE_FLAGS.join(" ")}: read latency has longer garbage-collection pauses (see docs/operations.md)`);
+  const missing = missingServingFlags();
+  if (missing.length > 0) {
+    logger.info(`started without ${missing.join(" ")}: read latency has longer garbage-collection pauses (see docs/operations.md)`);
   }
   return runLeader(config, logger, command);
 }

@@ -1,10 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { SERVER_NODE_FLAGS, youngGenerationLimited } from "./gc-tuning.js";
+import { promisify } from "node:util";
+import { missingServingFlags, SERVER_NODE_FLAGS } from "./gc-tuning.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const read = (path: string) => readFileSync(`${ROOT}${path}`, "utf8");
@@ -14,14 +15,45 @@ test("every launcher the project ships starts Node with the serving flags", () =
   assert.equal(read("bin/armada.js").split("\n")[0], `#!/usr/bin/env -S node ${FLAGS}`, "the armada command's shebang");
   const start = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts.start!;
   assert.match(start, new RegExp(`node ${FLAGS} bin/armada\\.js leader`), "npm start");
-  assert.ok(read("Dockerfile").split("\n").includes(`ENV NODE_OPTIONS="${FLAGS}"`), "the container image");
+  const entryPoint = `ENTRYPOINT ${JSON.stringify(["node", ...SERVER_NODE_FLAGS, "/app/bin/armada.js"]).replaceAll(",", ", ")}`;
+  assert.ok(read("Dockerfile").split("\n").includes(entryPoint), `the container image: ${entryPoint}`);
 });
 
-test("youngGenerationLimited finds the limit on the command line or in NODE_OPTIONS, and only that option", () => {
-  assert.equal(youngGenerationLimited(["--max-semi-space-size=8"], ""), true);
-  assert.equal(youngGenerationLimited([], "--enable-source-maps --max-semi-space-size=16"), true);
-  assert.equal(youngGenerationLimited(["--max-old-space-size=4096"], "--max-semi-space-sizes=1"), false);
-  assert.equal(youngGenerationLimited([], ""), false);
+test("missingServingFlags names each serving option the process lacks, and takes the young-generation limit from NODE_OPTIONS too", () => {
+  assert.deepEqual(missingServingFlags([...SERVER_NODE_FLAGS], ""), []);
+  assert.deepEqual(missingServingFlags(["--no-memory-reducer"], "--enable-source-maps --max-semi-space-size=16"), []);
+  assert.deepEqual(missingServingFlags(["--max-semi-space-size=8"], ""), ["--no-memory-reducer"]);
+  assert.deepEqual(missingServingFlags(["--max-old-space-size=4096"], "--max-semi-space-sizes=1"), ["--max-semi-space-size=8", "--no-memory-reducer"]);
+  assert.deepEqual(missingServingFlags([], "--no-memory-reducer"), ["--max-semi-space-size=8", "--no-memory-reducer"], "Node refuses it in NODE_OPTIONS");
+  assert.deepEqual(missingServingFlags([], ""), ["--max-semi-space-size=8", "--no-memory-reducer"]);
+});
+
+/**
+ * Runs a script that grows the old generation until V8 collects it in full, then idles for 9.5 s, with
+ * the memory reducer's trace; returns the trace lines. 8 s after a full collection the reducer's timer
+ * fires and prints a line, whether or not it then collects.
+ */
+async function memoryReducerTrace(nodeFlags: readonly string[], setAtRuntime: boolean): Promise<string[]> {
+  const script = `
+    if (${setAtRuntime}) (await import("node:v8")).setFlagsFromString("--no-memory-reducer");
+    const kept = [];
+    for (let i = 0; i < 1_500_000; i++) kept.push({ i, text: "x" + i });
+    kept.length = 0;
+    setTimeout(() => {}, 9_500);
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, [...nodeFlags, "--trace-gc-verbose", "--input-type=module", "-e", script], { encoding: "utf8", maxBuffer: 64 << 20 });
+  return stdout.split("\n").filter((line) => line.includes("Memory reducer"));
+}
+
+test("the serving flags turn V8's memory reducer off, which setting the flag at runtime does not", async () => {
+  const [withFlags, runtime, without] = await Promise.all([
+    memoryReducerTrace(SERVER_NODE_FLAGS, false),
+    memoryReducerTrace([], true),
+    memoryReducerTrace([], false),
+  ]);
+  assert.ok(without.length > 0, "by default, the reducer's timer fires 8 s after a full collection (the control)");
+  assert.ok(runtime.length > 0, "set at runtime, the flag leaves the reducer running: it must be on the command line");
+  assert.deepEqual(withFlags, [], "started with SERVER_NODE_FLAGS, the reducer never runs");
 });
 
 /**
