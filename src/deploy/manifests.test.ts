@@ -31,13 +31,17 @@ function loadManifests(): Doc[] {
   return docs;
 }
 
-/** The sub-command and `--flag=value` pairs of a container's command line (shell wrapper included). */
+/**
+ * The sub-command and `--flag=value` pairs of a container's command line (shell wrapper included); the
+ * flags are those after the sub-command, not Node's before the script.
+ */
 function commandLine(container: Doc): { command: string; flags: Map<string, string> } {
   const text = [...(container.command ?? []), ...(container.args ?? [])].join(" ");
-  const command = /armada(?:\.js)?\s+(leader|follower)\b/.exec(text)?.[1] ?? "";
+  const found = /armada(?:\.js)?\s+(leader|follower)\b/.exec(text);
   const flags = new Map<string, string>();
-  for (const match of text.matchAll(/--([a-z0-9.-]+)=(\S+)/g)) flags.set(match[1]!, match[2]!);
-  return { command, flags };
+  if (!found) return { command: "", flags };
+  for (const match of text.slice(found.index + found[0].length).matchAll(/--([a-z0-9.-]+)=(\S+)/g)) flags.set(match[1]!, match[2]!);
+  return { command: found[1]!, flags };
 }
 
 function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {

@@ -17,6 +17,9 @@ test("every launcher the project ships starts Node with the serving flags", () =
   assert.match(start, new RegExp(`node ${FLAGS} bin/armada\\.js leader`), "npm start");
   const entryPoint = `ENTRYPOINT ${JSON.stringify(["node", ...SERVER_NODE_FLAGS, "/app/bin/armada.js"]).replaceAll(",", ", ")}`;
   assert.ok(read("Dockerfile").split("\n").includes(entryPoint), `the container image: ${entryPoint}`);
+  for (const role of ["leader", "follower"]) {
+    assert.match(read(`deploy/kubernetes/${role}.yaml`), new RegExp(`exec node ${FLAGS} /app/bin/armada\\.js ${role}\n`), `the Kubernetes ${role}`);
+  }
 });
 
 test("missingServingFlags names each serving option the process lacks, and takes the young-generation limit from NODE_OPTIONS too", () => {
