@@ -31,7 +31,7 @@
  * reads/s). Capped at 8 MB, in three alternating pairs of two runs at that rate: read p99 0.87–1.35 ms
  * (median 1.07) against 1.16–7.12 ms (median 1.36) uncapped, at the same CPU per call. Every launcher the
  * project ships passes them: the `armada` command's shebang, `npm start`, the container image's entry
- * point, the test and bench harnesses (docs/performance.md, finding 45 and change 46).
+ * point, the Kubernetes manifests, the test and bench harnesses (docs/performance.md, finding 45 and change 46).
  *
  * The second turns V8's memory reducer off. It exists to shrink an idle heap, and it has a watchdog: when
  * no full collection has run for 100 s, it starts a memory-reducing one whether or not the process is
