@@ -29,21 +29,23 @@
  * (a node loading keys) and does not shrink them afterwards, so a node that took writes scavenged half as
  * often as the no-op server and paused twice as long (0.9–1.1 ms, up to 2 ms, against 0.3–0.4 ms at 68,000
  * reads/s). Capped at 8 MB, in three alternating pairs of two runs at that rate: read p99 0.87–1.35 ms
- * (median 1.07) against 1.16–7.12 ms (median 1.36) uncapped, at the same CPU per call. Every launcher the
- * project ships passes them: the `armada` command's shebang, `npm start`, the container image's entry
- * point, the Kubernetes manifests, the test and bench harnesses (docs/performance.md, finding 45 and change 46).
+ * (median 1.07) against 1.16–7.12 ms (median 1.36) uncapped, at the same CPU per call (docs/performance.md,
+ * finding 45 and change 46).
  *
  * The second turns V8's memory reducer off. It exists to shrink an idle heap, and it has a watchdog: when
  * no full collection has run for 100 s, it starts a memory-reducing one whether or not the process is
  * busy. A serving node's old generation grows slowly (promoted in-flight requests), so on a loaded node
  * that watchdog fired about 100 s after the last full collection. Its collection paused the node for
  * 15–25 ms in steps, shrank the young generation, and the scavenges after it copied the requests in
- * flight (1–3.5 ms each). At half of peak (70,000 reads/s, the core 85% busy) the queue that built up
+ * flight (1–3.5 ms each). At half of peak (70,000 reads/s, the core 85–98% busy) the queue that built up
  * took a few hundred milliseconds to drain: read p99 36–181 ms in the affected 5 s run, in every full
  * benchmark run of two sessions, on the no-op server as on Armada (docs/performance.md, change 59).
  * Full collections still run when the old generation grows; an idle node just keeps its heap (tens of
- * megabytes) instead of giving it back. V8 reads this flag when it creates the heap, so setting it at
- * runtime does not stop the reducer (gc-tuning.test.ts checks both), and Node refuses it in NODE_OPTIONS.
+ * megabytes) instead of giving it back. Set at runtime, the flag leaves the reducer's timer running
+ * (gc-tuning.test.ts checks both ways), and Node refuses it in NODE_OPTIONS.
+ *
+ * Every launcher the project ships passes both: the `armada` command's shebang, `npm start`, the
+ * container image's entry point, the Kubernetes manifests, the test and bench harnesses.
  */
 import { setFlagsFromString } from "node:v8";
 
