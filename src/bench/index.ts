@@ -78,6 +78,8 @@ and nghttp2-client with apt-get when missing. About 12 minutes with the defaults
   --duration=S     measured seconds per run (default 5)
   --warmup=S       unmeasured seconds before each run (default ${WARMUP_S_DEFAULT})
   --long           15 s runs after 10 s of warm-up
+  --quick          about 4 minutes: 3 s runs after 2 s of warm-up, one run per system (--pairs=0), no
+                   million-key rows; a smoke pass, too short and unpaired to judge the targets on a noisy host
   --clients=N      h2load connections (default 8)
   --streams=N      h2load streams per connection (default 8)
   --only=REGEX     only the workloads whose name matches (case-insensitive)
@@ -94,6 +96,7 @@ function parseOptions(argv: string[]): Options {
     const [flag, value] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, ""];
     switch (flag) {
       case "--long": options.durationS = 15; options.warmupS = 10; break;
+      case "--quick": options.durationS = 3; options.warmupS = 2; options.pairs = 0; options.million = false; break;
       case "--duration": options.durationS = Number(value); break;
       case "--warmup": options.warmupS = Number(value); break;
       case "--clients": options.clients = Number(value); break;

@@ -9,7 +9,7 @@ const run = (...args: string[]) => spawnSync(process.execPath, [BENCH, ...args],
 test("--help prints every flag and exits 0 without starting anything", () => {
   const result = run("--help");
   assert.equal(result.status, 0, result.stderr);
-  for (const flag of ["--duration", "--warmup", "--long", "--clients", "--streams", "--only", "--no-1m", "--pairs", "--shared-cores", "--json", "--help"]) {
+  for (const flag of ["--duration", "--warmup", "--long", "--quick", "--clients", "--streams", "--only", "--no-1m", "--pairs", "--shared-cores", "--json", "--help"]) {
     assert.match(result.stdout, new RegExp(`^  ${flag}\\b`, "m"), `${flag} missing from the usage`);
   }
 });
