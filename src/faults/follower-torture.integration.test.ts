@@ -5,11 +5,30 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { removeDir, tempDir } from "../test-support/process.js";
 import { runFollowerTorture } from "./follower-torture.js";
+
+/** Lines of a failed run's node logs worth reading first: warnings, errors and the replication's own. */
+const TELLING_LINE = /"level":"(warn|error)"|replicat|lease/;
+const TELLING_LINES_PER_NODE = 40;
 
 test("leader + follower clusters under replication-link cuts, kills and pauses: no violation", async (t) => {
   const seed = Number(process.env.ARMADA_TORTURE_SEED ?? 4242);
-  const result = await runFollowerTorture({ seed, durationMs: 25_000 });
-  t.diagnostic(`faults: ${JSON.stringify(result.faults)}; operations: ${JSON.stringify(result.operations)}`);
-  assert.deepEqual(result.violations, [], `seed ${seed}`);
+  const outDir = tempDir("armada-follower-torture-");
+  try {
+    const result = await runFollowerTorture({ seed, durationMs: 25_000, outDir });
+    t.diagnostic(`faults: ${JSON.stringify(result.faults)}; operations: ${JSON.stringify(result.operations)}`);
+    if (result.violations.length > 0) {
+      // CI keeps only this output: show what each node said near the end, or the failure cannot be studied.
+      for (const file of readdirSync(outDir).filter((name) => name.endsWith(".log")).sort()) {
+        const telling = readFileSync(join(outDir, file), "utf8").split("\n").filter((line) => TELLING_LINE.test(line));
+        t.diagnostic(`${file}, last ${TELLING_LINES_PER_NODE} of ${telling.length} warning/replication lines:\n${telling.slice(-TELLING_LINES_PER_NODE).join("\n")}`);
+      }
+    }
+    assert.deepEqual(result.violations, [], `seed ${seed}`);
+  } finally {
+    removeDir(outDir);
+  }
 });
