@@ -14,6 +14,14 @@ export const KEEPALIVE_TIME_MIN_MS = 10_000;
 export const METADATA_DEADLINE_MS = 5000;
 /** grpc-js's number for gzip in `grpc.default_compression_algorithm`. */
 const GZIP = 2;
+/**
+ * The longest wait between two attempts to reach the leader. grpc-js waits 1 s after a failed attempt and
+ * 1.6 times longer after each further one, up to 120 s by default: a leader node down for half a minute
+ * (killed, restarted, replaying its log) left the follower waiting up to a minute more after it was back,
+ * with every poll failing meanwhile. Capped, the follower is pulling again within 5 s of the leader's return,
+ * at the cost of one connection attempt per 5 s per follower node while the leader is away.
+ */
+export const LEADER_RECONNECT_BACKOFF_MAX_MS = 5000;
 
 export interface LeaderConnectionOptions {
   readonly address: string;
@@ -50,6 +58,22 @@ export const FORWARDED_METHODS = {
 } as const;
 export type ForwardedMethod = keyof typeof FORWARDED_METHODS;
 
+/** The options of the follower's channel to the leader (`dialOptions`: the TLS dial's own). */
+export function leaderChannelOptions(options: LeaderConnectionOptions, dialOptions: grpc.ChannelOptions = {}): grpc.ChannelOptions {
+  return {
+    ...dialOptions,
+    "grpc.max_send_message_length": -1,
+    "grpc.max_receive_message_length": options.maxRecvMessageBytes > 0 ? options.maxRecvMessageBytes : -1,
+    "grpc.default_compression_algorithm": GZIP,
+    "grpc.keepalive_time_ms": Math.max(KEEPALIVE_TIME_MIN_MS, options.keepaliveTimeMs),
+    "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs,
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.max_reconnect_backoff_ms": LEADER_RECONNECT_BACKOFF_MAX_MS,
+    // A DNS name with several addresses (a leader cluster behind one name): spread calls over all of them.
+    "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+  };
+}
+
 export class LeaderConnection {
   private readonly client: grpc.Client;
   private readonly dial: ClientDial;
@@ -58,18 +82,7 @@ export class LeaderConnection {
     // Validates the TLS files at once: a bad client certificate fails startup, not the first poll.
     const target = dialWithClientTls(options.address, options.tls, options.log ? { log: options.log } : {});
     this.dial = target;
-    const channelOptions: grpc.ChannelOptions = {
-      ...target.options,
-      "grpc.max_send_message_length": -1,
-      "grpc.max_receive_message_length": options.maxRecvMessageBytes > 0 ? options.maxRecvMessageBytes : -1,
-      "grpc.default_compression_algorithm": GZIP,
-      "grpc.keepalive_time_ms": Math.max(KEEPALIVE_TIME_MIN_MS, options.keepaliveTimeMs),
-      "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs,
-      "grpc.keepalive_permit_without_calls": 1,
-      // A DNS name with several addresses (a leader cluster behind one name): spread calls over all of them.
-      "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
-    };
-    this.client = new grpc.Client(target.target, target.credentials, channelOptions);
+    this.client = new grpc.Client(target.target, target.credentials, leaderChannelOptions(options, target.options));
   }
 
   /** The leader's tables (Metadata/Get, 5 s deadline). */
