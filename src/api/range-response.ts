@@ -133,10 +133,9 @@ export class RangeResponseWriter implements EntrySink {
       return new FramedResponse(last);
     }
     const parts = [...this.#filled, last];
-    let frameBytes = 0;
-    for (const part of parts) frameBytes += part.length;
-    parts[0]!.writeUInt32BE(frameBytes - GRPC_FRAME_HEADER_BYTES, 1);
-    return new FramedResponse(parts);
+    const framed = new FramedResponse(parts);
+    parts[0]!.writeUInt32BE(framed.length - GRPC_FRAME_HEADER_BYTES, 1);
+    return framed;
   }
 
   /** Where `bytes` more can be written: in the current piece, or at the start of a new one. */
